@@ -1,0 +1,27 @@
+/* frontend.h — the .tg frontend: flex scanner, bison grammar, AST, name resolution, inlining
+ * of `fn`, lowering to Graph IR. The private header of the frontend/ layer. */
+#ifndef TFC_FRONTEND_H
+#define TFC_FRONTEND_H
+
+#include "ir/ir.h"
+
+/* A `-D NAME=VALUE` override of a module const. */
+typedef struct fe_define {
+    const char *name;
+    const char *value;     /* text of a number, optionally with a leading '-' */
+} fe_define;
+
+typedef struct fe_options {
+    const fe_define *defines;
+    int n_defines;
+} fe_options;
+
+/* Parses, checks and lowers the source registered in d as `file` into a module. Reports every
+ * error it can find (several per run where the parser recovers) and returns NULL if any. */
+ir_module *fe_compile(ir_diag *d, int file, const fe_options *opt);
+/* Like fe_compile, but lowers only graph `only_graph` (and every parameter); errors in other
+ * graphs' bodies are not reported. Lets a user run `infer` of a module whose `train` graph uses
+ * something not supported yet. */
+ir_module *fe_compile_partial(ir_diag *d, int file, const fe_options *opt, const char *only_graph);
+
+#endif

@@ -1,0 +1,324 @@
+/* ir.h — the Graph IR: types, the op table, modules and graphs, diagnostics, and the functions
+ * that every later stage uses (shape inference, verifier, cost model, text form, interpreter).
+ * The private header of the ir/ layer; sections name the file that defines each group. */
+#ifndef TFC_IR_H
+#define TFC_IR_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define IR_MAX_RANK 8
+
+/* ---- ir/type.c: dtypes and tensor types ------------------------------------------------ */
+
+/* Same order as rt_dtype in runtime/tensor_file.h; ir_dtype_to_rt relies on it. */
+typedef enum { IR_F32, IR_F16, IR_BF16, IR_I32, IR_I64, IR_BOOL, IR_DTYPE_COUNT } ir_dtype;
+
+typedef struct ir_type {
+    ir_dtype dtype;
+    int rank;                     /* 0: a scalar */
+    int64_t dims[IR_MAX_RANK];
+} ir_type;
+
+const char *ir_dtype_name(ir_dtype dt);          /* "f32" */
+bool ir_dtype_lookup(const char *name, ir_dtype *out);
+size_t ir_dtype_size(ir_dtype dt);
+bool ir_dtype_is_float(ir_dtype dt);
+int64_t ir_type_elems(const ir_type *t);         /* product of dims; callers keep it below 2^62 */
+bool ir_type_equal(const ir_type *a, const ir_type *b);
+/* "f32[64,784]" into buf; returns buf. */
+char *ir_type_str(const ir_type *t, char *buf, size_t size);
+/* Checked product: false when it would exceed IR_MAX_ELEMS. */
+#define IR_MAX_ELEMS ((int64_t)1 << 40)
+bool ir_dims_product(const int64_t *dims, int rank, int64_t *out);
+
+/* ---- ir/arena.c: one arena per compilation ---------------------------------------------- */
+
+typedef struct ir_arena ir_arena;
+ir_arena *ir_arena_create(void);
+void ir_arena_destroy(ir_arena *a);
+void *ir_alloc(ir_arena *a, size_t size);        /* zeroed, 16-byte aligned; aborts on OOM */
+char *ir_strdup(ir_arena *a, const char *s);
+char *ir_strndup(ir_arena *a, const char *s, size_t n);
+/* Grows an array allocated from the arena: returns a copy with room for new_count items. */
+void *ir_grow(ir_arena *a, void *old, size_t item_size, size_t old_count, size_t new_count);
+
+/* ---- ir/diag.c: diagnostics --------------------------------------------------------------- */
+
+typedef struct ir_loc {
+    int file;   /* index into the diag's source table; -1: no location */
+    int line;   /* 1-based */
+    int col;    /* 1-based, in bytes */
+} ir_loc;
+#define IR_NO_LOC ((ir_loc){-1, 0, 0})
+
+typedef struct ir_source {
+    char *name;
+    char *text;
+    size_t len;
+} ir_source;
+
+typedef struct ir_diag {
+    int errors;
+    int n_sources;
+    ir_source *sources;   /* owned (malloc) */
+    FILE *out;            /* where messages go; stderr by default */
+} ir_diag;
+
+void ir_diag_init(ir_diag *d, FILE *out);
+void ir_diag_free(ir_diag *d);
+/* Registers a source text (copied) so that errors can show its lines; returns its file index. */
+int ir_diag_add_source(ir_diag *d, const char *name, const char *text, size_t len);
+/* `file:line:col: error: message`, the source line and a caret; counts the error. */
+void ir_error(ir_diag *d, ir_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ir_verror(ir_diag *d, ir_loc loc, const char *fmt, va_list ap);
+/* A note attached to the previous error (`file:line:col: note: ...`), not counted. */
+void ir_note(ir_diag *d, ir_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The closest of `n` candidates to `name` by edit distance, or NULL when none is close. */
+const char *ir_closest(const char *name, const char *const *candidates, int n);
+
+/* Internal bugs: never how a user error is reported. */
+#define IR_ASSERT(cond)                                                                    \
+    do {                                                                                   \
+        if (!(cond)) ir_internal_error(__FILE__, __LINE__, #cond);                         \
+    } while (0)
+_Noreturn void ir_internal_error(const char *file, int line, const char *what);
+
+/* ---- ir/ops.c: the op table ----------------------------------------------------------- */
+
+typedef enum {
+#define ATTR(ID, name, kind) IR_ATTR_##ID,
+#include "ir/attrs.def"
+#undef ATTR
+    IR_ATTR_COUNT
+} ir_attr_id;
+
+typedef enum { IR_AK_INT, IR_AK_INTS, IR_AK_BOOL, IR_AK_FLOAT, IR_AK_DTYPE, IR_AK_PARAM } ir_attr_kind;
+
+typedef struct ir_attr_info {
+    const char *name;
+    ir_attr_kind kind;
+} ir_attr_info;
+extern const ir_attr_info ir_attr_table[IR_ATTR_COUNT];
+
+/* One attribute slot; which fields mean something depends on the kind (attrs.def). */
+typedef struct ir_attr {
+    int n;                        /* INTS: count (or a marker, attrs.def) */
+    int64_t v[IR_MAX_RANK];       /* INT, BOOL, DTYPE, PARAM: v[0]; INTS: v[0..n) */
+    double f;                     /* FLOAT */
+} ir_attr;
+
+typedef enum {
+#define OP(ID, ...) IR_OP_##ID,
+#include "ir/ops.def"
+#undef OP
+    IR_OP_COUNT
+} ir_op;
+
+enum {
+    IR_LEAF = 1 << 0,         /* no operands: input, param, constant, creation */
+    IR_ELEMENTWISE = 1 << 1,  /* out[i] depends on in[i] after broadcasting */
+    IR_REDUCTION = 1 << 2,
+    IR_MOVEMENT = 1 << 3,     /* moves data, no arithmetic */
+    IR_COMMUTATIVE = 1 << 4,
+    IR_CONTRACTION = 1 << 5,  /* matmul, conv2d: library calls later */
+    IR_COMPOSITE = 1 << 6,    /* decomposable into primitives */
+    IR_NONDIFF = 1 << 7,      /* no useful gradient */
+    IR_WINDOW = 1 << 8,       /* sliding-window ops (pooling) */
+};
+
+#define IR_ATTR_BIT(ID) (1u << IR_ATTR_##ID)
+
+struct ir_graph;
+struct ir_node;
+struct ir_tensor;
+typedef struct ir_cost {
+    double flops;
+    double bytes_read;
+    double bytes_written;
+} ir_cost;
+
+typedef bool (*ir_shape_fn)(struct ir_graph *g, struct ir_node *n, ir_diag *d);
+typedef bool (*ir_kernel_fn)(const struct ir_node *n, const struct ir_tensor *in, struct ir_tensor *out,
+                             ir_diag *d);
+typedef ir_cost (*ir_cost_fn)(const struct ir_graph *g, const struct ir_node *n);
+
+typedef struct ir_op_info {
+    const char *name;
+    int min_in, max_in;       /* max_in -1: variadic */
+    unsigned flags;
+    unsigned attrs;           /* IR_ATTR_BIT mask */
+    const char *signature;    /* surface-language call signature (ops.def) */
+    ir_shape_fn shape;
+    ir_kernel_fn kernel;
+    ir_cost_fn cost;
+    double flops_per_elem;
+} ir_op_info;
+extern const ir_op_info ir_op_table[IR_OP_COUNT];
+
+/* IR_OP_COUNT when no op has that name. */
+ir_op ir_op_lookup(const char *name);
+bool ir_attr_lookup(const char *name, ir_attr_id *out);
+
+/* ---- ir/module.c: modules, parameters, graphs, nodes ----------------------------------- */
+
+typedef enum {
+    IR_INIT_NONE,      /* must come from a weights file */
+    IR_INIT_ZEROS,
+    IR_INIT_ONES,
+    IR_INIT_FULL,      /* a = value */
+    IR_INIT_NORMAL,    /* a = std */
+    IR_INIT_UNIFORM,   /* a = lo, b = hi */
+    IR_INIT_GLOROT,    /* uniform ±sqrt(6 / (fan_in + fan_out)) */
+    IR_INIT_HE,        /* normal, std sqrt(2 / fan_in) */
+    IR_INIT_LOAD,      /* path, key (NULL for .npy) */
+} ir_init_kind;
+
+typedef struct ir_init {
+    ir_init_kind kind;
+    double a, b;
+    const char *path;
+    const char *key;
+} ir_init;
+
+typedef struct ir_param {
+    const char *name;
+    ir_type type;
+    ir_init init;
+    int split_axis;          /* -1: not split */
+    ir_loc loc;
+} ir_param;
+
+typedef struct ir_node {
+    ir_op op;
+    int id;                   /* index in the graph's node array; operands have smaller ids */
+    int n_in;
+    int *in;                  /* operand node ids */
+    ir_type type;
+    ir_loc loc;
+    ir_attr attr[IR_ATTR_COUNT];
+} ir_node;
+
+typedef struct ir_module ir_module;
+
+typedef struct ir_graph {
+    ir_module *module;
+    const char *name;
+    ir_loc loc;
+    int n_nodes, cap_nodes;
+    ir_node **nodes;
+    int n_inputs;
+    const char **input_names;
+    ir_type *input_types;
+    int n_outputs;
+    const char **output_names;
+    int *output_nodes;        /* node id of each output */
+} ir_graph;
+
+struct ir_module {
+    ir_arena *arena;
+    int n_params, cap_params;
+    ir_param *params;
+    int n_graphs, cap_graphs;
+    ir_graph **graphs;
+};
+
+ir_module *ir_module_create(void);
+void ir_module_destroy(ir_module *m);
+/* Returns the new parameter's index. */
+int ir_module_add_param(ir_module *m, const char *name, ir_type type, ir_init init, ir_loc loc);
+int ir_module_find_param(const ir_module *m, const char *name);      /* -1 if none */
+ir_graph *ir_module_add_graph(ir_module *m, const char *name, ir_loc loc);
+ir_graph *ir_module_find_graph(const ir_module *m, const char *name); /* NULL if none */
+void ir_graph_add_input(ir_graph *g, const char *name, ir_type type);
+void ir_graph_add_output(ir_graph *g, const char *name, int node_id);
+/* Appends a node with the given operands and all attributes zero; type is left for ir_infer. */
+ir_node *ir_graph_add_node(ir_graph *g, ir_op op, const int *in, int n_in, ir_loc loc);
+static inline ir_node *ir_operand(const ir_graph *g, const ir_node *n, int i) { return g->nodes[n->in[i]]; }
+
+/* ---- ir/shape.c: shape and dtype inference ---------------------------------------------- */
+
+/* Runs the op's shape rule: checks operand types and attributes, normalizes attributes
+ * (negative axes, defaults) and sets n->type. On failure reports at n->loc and returns false. */
+bool ir_infer(ir_graph *g, ir_node *n, ir_diag *d);
+/* NumPy broadcasting of two shapes into out; false if incompatible. */
+bool ir_broadcast_shapes(const ir_type *a, const ir_type *b, ir_type *out);
+
+/* Helpers shared by the shape rules (ir/shape_rules_*.c); usable by anyone who reports types.
+ * ir_text is returned by value so that several fit in one message:
+ *   ir_error(d, loc, "%s and %s", ir_type_text(&a).s, ir_type_text(&b).s)  */
+typedef struct ir_text {
+    char s[200];
+} ir_text;
+ir_text ir_type_text(const ir_type *t);              /* "f32[64,784]" */
+ir_text ir_ints_text(const int64_t *v, int n);       /* "[4,-1]" */
+static inline const char *ir_op_name(ir_op op) { return ir_op_table[op].name; }
+/* Sets n->type after checking its element count ("OP: result T has too many elements"). */
+bool ir_shape_set(ir_node *n, ir_diag *d, const ir_type *t);
+/* Normalizes *axis for a tensor of type t (negative counts from the end); reports if out of range. */
+bool ir_shape_axis(ir_node *n, ir_diag *d, int64_t *axis, const ir_type *t);
+/* ir_broadcast_shapes that reports "OP: shapes A and B do not broadcast". */
+bool ir_shape_broadcast(ir_node *n, ir_diag *d, const ir_type *a, const ir_type *b, ir_type *out);
+/* Reports "OP: dtypes differ: A and B ..." unless a and b have the same dtype. */
+bool ir_shape_same_dtype(ir_node *n, ir_diag *d, const ir_type *a, const ir_type *b);
+
+/* ---- ir/verify.c: the verifier ------------------------------------------------------------- */
+
+/* Checks the structural invariants (operand ids in range and earlier, arity, attributes
+ * normalized, types equal to what inference gives, outputs bound). Reports each problem. */
+bool ir_verify_module(ir_module *m, ir_diag *d);
+
+/* ---- ir/cost.c: the cost model ------------------------------------------------------------- */
+
+ir_cost ir_node_cost(const ir_graph *g, const ir_node *n);
+
+/* ---- ir/print.c, ir/parse.c, ir/dot.c: the text form and Graphviz ----------------------- */
+
+/* The text form (docs/ir.md). Printer and parser are inverses: print(parse(print(m))) == print(m). */
+void ir_print_module(FILE *out, const ir_module *m, const ir_diag *d);
+void ir_print_graph(FILE *out, const ir_graph *g, const ir_diag *d);
+/* Parses text registered in d as file `file`; NULL after reporting errors. */
+ir_module *ir_parse_module(ir_diag *d, int file);
+void ir_print_dot(FILE *out, const ir_graph *g, const ir_diag *d);
+
+/* ---- ir/interp.c and ir/kernels_*.c: the reference interpreter -------------------------- */
+
+typedef struct ir_tensor {
+    ir_type type;
+    void *data;               /* malloc'd, dense row-major */
+} ir_tensor;
+
+bool ir_tensor_alloc(ir_tensor *t, const ir_type *type);   /* zeroed; false on OOM */
+void ir_tensor_free(ir_tensor *t);
+/* Element i of a tensor of any numeric dtype, as a double (f32, i32, i64, bool). */
+double ir_tensor_get(const ir_tensor *t, int64_t i);
+void ir_tensor_set(ir_tensor *t, int64_t i, double v);
+
+/* Runs graph g. params[i] holds parameter i's value, inputs[i] input i (types must match);
+ * outputs[i] are allocated by the call. Runtime errors (an index out of range) are reported
+ * at the node's location. */
+bool ir_interp_graph(const ir_graph *g, const ir_tensor *params, const ir_tensor *inputs, ir_tensor *outputs,
+                     ir_diag *d);
+
+/* ---- ir/init.c: parameter initializers --------------------------------------------------- */
+
+/* Fills t (already allocated with the parameter's type) from its initializer, deterministically
+ * from seed and the parameter's name. Reports load errors naming the file. */
+bool ir_param_init(const ir_param *p, uint64_t seed, ir_tensor *t, ir_diag *d);
+
+/* ---- prototypes of every shape rule, kernel and cost rule named in the op table -------- */
+
+#define OP(ID, name, min_in, max_in, flags, attrs, sig, shape_fn, kernel_fn, cost_fn, flops)            \
+    bool shape_fn(ir_graph *g, ir_node *n, ir_diag *d);                                                   \
+    ir_cost cost_fn(const ir_graph *g, const ir_node *n);
+#include "ir/ops.def"
+#undef OP
+#define OP(ID, name, min_in, max_in, flags, attrs, sig, shape_fn, kernel_fn, cost_fn, flops)            \
+    bool kernel_fn(const ir_node *n, const ir_tensor *in, ir_tensor *out, ir_diag *d);
+#include "ir/ops.def"
+#undef OP
+
+#endif

@@ -1,0 +1,35 @@
+/* ops.c — the op and attribute tables, generated from ops.def and attrs.def, and lookups by name. */
+#include "ir/ir.h"
+
+#include <string.h>
+
+const ir_attr_info ir_attr_table[IR_ATTR_COUNT] = {
+#define ATTR(ID, name, kind) [IR_ATTR_##ID] = {name, kind},
+#include "ir/attrs.def"
+#undef ATTR
+};
+
+#define A(ID) IR_ATTR_BIT(ID)
+const ir_op_info ir_op_table[IR_OP_COUNT] = {
+#define OP(ID, name, min_in, max_in, flags, attrs, sig, shape_fn, kernel_fn, cost_fn, flops) \
+    [IR_OP_##ID] = {name, min_in, max_in, flags, attrs, sig, shape_fn, kernel_fn, cost_fn, flops},
+#include "ir/ops.def"
+#undef OP
+};
+#undef A
+
+ir_op ir_op_lookup(const char *name) {
+    for (int i = 0; i < IR_OP_COUNT; i++)
+        if (strcmp(ir_op_table[i].name, name) == 0) return (ir_op)i;
+    return IR_OP_COUNT;
+}
+
+bool ir_attr_lookup(const char *name, ir_attr_id *out) {
+    for (int i = 0; i < IR_ATTR_COUNT; i++) {
+        if (strcmp(ir_attr_table[i].name, name) == 0) {
+            *out = (ir_attr_id)i;
+            return true;
+        }
+    }
+    return false;
+}

@@ -1,0 +1,654 @@
+/* safetensors.c — named array sets and the safetensors format: an 8-byte little-endian header
+ * length, a JSON header mapping names to {dtype, shape, data_offsets}, then one data buffer.
+ * Validation follows the reference implementation: tensors must tile the buffer exactly. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "runtime/tensor_file.h"
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- named array sets ------------------------------------------------------------------------ */
+
+void rt_array_set_free(rt_array_set *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->count; i++) {
+        free(s->items[i].name);
+        rt_array_free(&s->items[i].array);
+    }
+    free(s->items);
+    s->items = NULL;
+    s->count = 0;
+}
+
+const rt_array *rt_array_set_find(const rt_array_set *s, const char *name)
+{
+    if (!s || !name)
+        return NULL;
+    for (int i = 0; i < s->count; i++)
+        if (strcmp(s->items[i].name, name) == 0)
+            return &s->items[i].array;
+    return NULL;
+}
+
+int rt_array_set_add(rt_array_set *s, const char *name, const rt_array *a)
+{
+    if (!s || !a || s->count < 0 || s->count == INT_MAX || (!a->data && a->nbytes))
+        return -1;
+    /* Growing by one keeps no hidden capacity, so sets built by hand stay valid inputs. */
+    rt_named_array *items = realloc(s->items, ((size_t)s->count + 1) * sizeof *items);
+    if (!items)
+        return -1;
+    s->items = items;
+    char *copy = strdup(name ? name : "");
+    void *data = malloc(a->nbytes ? a->nbytes : 1);
+    if (!copy || !data) {
+        free(copy);
+        free(data);
+        return -1;
+    }
+    if (a->nbytes)
+        memcpy(data, a->data, a->nbytes);
+    items[s->count].name = copy;
+    items[s->count].array = *a;
+    items[s->count].array.data = data;
+    s->count++;
+    return 0;
+}
+
+/* ---- dtypes and messages ------------------------------------------------------------------------- */
+
+static const char *const st_dtype_names[RT_DTYPE_COUNT] = {"F32", "F16", "BF16", "I32", "I64", "BOOL"};
+
+/* "file: tensor 'name'" as a message prefix; the tensor name comes from the file, so it is
+   made printable and cut short. */
+static const char *st_prefix(char *buf, size_t size, const char *file, const char *tensor)
+{
+    char shown[72];
+    snprintf(buf, size, "%s: tensor '%s'", file ? file : "<buffer>",
+             rt_printable(tensor, strlen(tensor), shown, sizeof shown));
+    return buf;
+}
+
+static int st_tensor_error(char *err, size_t errlen, const char *file, const char *tensor,
+                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int st_tensor_error(char *err, size_t errlen, const char *file, const char *tensor,
+                           const char *fmt, ...)
+{
+    char prefix[1024];
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return rt_errorf(err, errlen, st_prefix(prefix, sizeof prefix, file, tensor), "%s", msg);
+}
+
+/* ---- header pre-scan ------------------------------------------------------------------------------ */
+
+/* Length of the UTF-8 sequence at p (at most n bytes), 0 when it is malformed, overlong or a
+   surrogate. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (len == 0 || len > n)
+        return 0;
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    for (size_t i = 1; i < len; i++) {
+        if (p[i] < lo || p[i] > hi)
+            return 0;
+        lo = 0x80;
+        hi = 0xbf;
+    }
+    return len;
+}
+
+/* cJSON accepts invalid UTF-8, raw control bytes and "\u0000" (which silently cuts a name short,
+   letting "a\u0000b" pose as "a"); this scan refuses all three before cJSON sees the text. */
+static int st_scan_header(const unsigned char *h, size_t n, const char *name, char *err, size_t errlen)
+{
+    bool in_string = false;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = h[i];
+        size_t step = utf8_len(h + i, n - i);
+        if (step == 0)
+            return rt_errorf(err, errlen, name, "header is not valid UTF-8 (byte %zu)", 8 + i);
+        if (c < 0x20 && (in_string || (c != '\t' && c != '\n' && c != '\r')))
+            return rt_errorf(err, errlen, name, "header has control byte 0x%02x at byte %zu; "
+                             "expected JSON text", c, 8 + i);
+        if (in_string && c == '\\') {
+            if (n - i >= 6 && memcmp(h + i + 1, "u0000", 5) == 0)
+                return rt_errorf(err, errlen, name, "header has a \\u0000 escape at byte %zu; "
+                                 "names must not contain NUL", 8 + i);
+            step = i + 1 < n ? 2 : 1;   /* an escaped quote does not end the string */
+        } else if (c == '"') {
+            in_string = !in_string;
+        }
+        i += step;
+    }
+    return 0;
+}
+
+/* ---- header entries ----------------------------------------------------------------------------- */
+
+typedef struct st_tensor {
+    const char *name;   /* points into the cJSON tree */
+    rt_dtype dtype;
+    int rank;
+    int64_t dims[RT_MAX_RANK];
+    size_t begin, end;
+} st_tensor;
+
+/* JSON numbers arrive as doubles; only integers below 2^53 are exact, so larger ones are refused
+   rather than silently rounded. */
+static bool st_uint(const cJSON *item, int64_t *out)
+{
+    if (!cJSON_IsNumber(item))
+        return false;
+    double d = item->valuedouble;
+    if (!(d >= 0 && d <= 9007199254740992.0))
+        return false;
+    *out = (int64_t)d;
+    return (double)*out == d;
+}
+
+/* The one member named key; refuses a missing or repeated one. */
+static const cJSON *st_field(const cJSON *obj, const char *key, const char *file, const char *tensor,
+                             char *err, size_t errlen)
+{
+    const cJSON *found = NULL;
+    for (const cJSON *c = obj->child; c; c = c->next) {
+        if (!c->string || strcmp(c->string, key) != 0)
+            continue;
+        if (found) {
+            st_tensor_error(err, errlen, file, tensor, "duplicate key \"%s\"", key);
+            return NULL;
+        }
+        found = c;
+    }
+    if (!found)
+        st_tensor_error(err, errlen, file, tensor, "missing \"%s\"; expected an object with "
+                        "\"dtype\", \"shape\" and \"data_offsets\"", key);
+    return found;
+}
+
+static int st_dtype(const cJSON *item, st_tensor *t, const char *file, char *err, size_t errlen)
+{
+    char shown[40];
+    if (!cJSON_IsString(item))
+        return st_tensor_error(err, errlen, file, t->name, "\"dtype\" is not a string; expected "
+                               "F32, F16, BF16, I32, I64 or BOOL");
+    for (int i = 0; i < RT_DTYPE_COUNT; i++) {
+        if (strcmp(item->valuestring, st_dtype_names[i]) == 0) {
+            t->dtype = (rt_dtype)i;
+            return 0;
+        }
+    }
+    return st_tensor_error(err, errlen, file, t->name, "unsupported dtype '%s'; expected F32, F16, "
+                           "BF16, I32, I64 or BOOL", rt_printable(item->valuestring,
+                           strlen(item->valuestring), shown, sizeof shown));
+}
+
+static int st_shape(const cJSON *item, st_tensor *t, const char *file, char *err, size_t errlen)
+{
+    if (!cJSON_IsArray(item))
+        return st_tensor_error(err, errlen, file, t->name, "\"shape\" is not an array; expected a "
+                               "list of non-negative integers");
+    t->rank = 0;
+    for (const cJSON *d = item->child; d; d = d->next) {
+        if (t->rank == RT_MAX_RANK)
+            return st_tensor_error(err, errlen, file, t->name, "rank %d exceeds the maximum of %d",
+                                   cJSON_GetArraySize(item), RT_MAX_RANK);
+        if (!st_uint(d, &t->dims[t->rank]))
+            return st_tensor_error(err, errlen, file, t->name, "shape[%d] is not a non-negative "
+                                   "integer below 2^53", t->rank);
+        t->rank++;
+    }
+    return 0;
+}
+
+static int st_offsets(const cJSON *item, st_tensor *t, const char *file, char *err, size_t errlen)
+{
+    int64_t v[2];
+    if (!cJSON_IsArray(item) || cJSON_GetArraySize(item) != 2 || !st_uint(item->child, &v[0]) ||
+        !st_uint(item->child->next, &v[1]))
+        return st_tensor_error(err, errlen, file, t->name, "\"data_offsets\" is not a pair of "
+                               "non-negative integers; expected [begin, end]");
+    t->begin = (size_t)v[0];
+    t->end = (size_t)v[1];
+    return 0;
+}
+
+static int st_entry(const cJSON *e, st_tensor *t, const char *file, char *err, size_t errlen)
+{
+    const cJSON *dtype, *shape, *offsets;
+    t->name = e->string;
+    if (!cJSON_IsObject(e))
+        return st_tensor_error(err, errlen, file, t->name, "entry is not an object; expected "
+                               "{\"dtype\", \"shape\", \"data_offsets\"}");
+    if (!(dtype = st_field(e, "dtype", file, t->name, err, errlen)) ||
+        !(shape = st_field(e, "shape", file, t->name, err, errlen)) ||
+        !(offsets = st_field(e, "data_offsets", file, t->name, err, errlen)))
+        return -1;
+    if (st_dtype(dtype, t, file, err, errlen) || st_shape(shape, t, file, err, errlen) ||
+        st_offsets(offsets, t, file, err, errlen))
+        return -1;
+    return 0;
+}
+
+static int st_metadata(const cJSON *meta, const char *file, char *err, size_t errlen)
+{
+    if (!cJSON_IsObject(meta))
+        return rt_errorf(err, errlen, file, "\"__metadata__\" is not an object; expected a map of "
+                         "strings to strings");
+    for (const cJSON *c = meta->child; c; c = c->next)
+        if (!cJSON_IsString(c))
+            return rt_errorf(err, errlen, file, "\"__metadata__\" has a non-string value; expected "
+                             "a map of strings to strings");
+    return 0;
+}
+
+/* ---- whole-header checks ---------------------------------------------------------------------- */
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorting rather than comparing all pairs: a 100 MB header can hold millions of keys. */
+static int st_find_duplicate(const char **names, size_t n)
+{
+    qsort(names, n, sizeof *names, cmp_names);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int st_check_keys(const cJSON *root, size_t *ntensors, const char *file, char *err, size_t errlen)
+{
+    size_t n = 0;
+    for (const cJSON *c = root->child; c; c = c->next)
+        n++;
+    if (n > INT_MAX)
+        return rt_errorf(err, errlen, file, "header has %zu entries; at most %d are supported", n, INT_MAX);
+    const char **names = malloc((n ? n : 1) * sizeof *names);
+    if (!names)
+        return rt_errorf(err, errlen, file, "out of memory checking %zu header keys", n);
+    size_t i = 0;
+    *ntensors = 0;
+    for (const cJSON *c = root->child; c; c = c->next) {
+        names[i++] = c->string ? c->string : "";
+        *ntensors += !c->string || strcmp(c->string, "__metadata__") != 0;
+    }
+    int dup = st_find_duplicate(names, n);
+    int rc = dup < 0 ? 0 : st_tensor_error(err, errlen, file, names[dup], "duplicate key in header; "
+                                           "expected each name once");
+    free(names);
+    return rc;
+}
+
+static int st_collect(const cJSON *root, st_tensor *ts, const char *file, char *err, size_t errlen)
+{
+    size_t i = 0;
+    for (const cJSON *c = root->child; c; c = c->next) {
+        if (c->string && strcmp(c->string, "__metadata__") == 0) {
+            if (st_metadata(c, file, err, errlen))
+                return -1;
+            continue;
+        }
+        if (st_entry(c, &ts[i++], file, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+static int st_check_size(const st_tensor *t, size_t dlen, const char *file, char *err, size_t errlen)
+{
+    char shape[256];
+    size_t nbytes;
+    rt_shape_str(t->rank, t->dims, true, shape, sizeof shape);
+    if (t->begin > t->end)
+        return st_tensor_error(err, errlen, file, t->name, "data_offsets [%zu, %zu] end before they "
+                               "begin; expected begin <= end", t->begin, t->end);
+    if (t->end > dlen)
+        return st_tensor_error(err, errlen, file, t->name, "data_offsets [%zu, %zu] are out of range: "
+                               "the data buffer has %zu bytes", t->begin, t->end, dlen);
+    if (!rt_shape_nbytes(t->dtype, t->rank, t->dims, &nbytes))
+        return st_tensor_error(err, errlen, file, t->name, "shape %s overflows: its byte size does "
+                               "not fit in 64 bits", shape);
+    if (nbytes != t->end - t->begin)
+        return st_tensor_error(err, errlen, file, t->name, "wrong byte length: shape %s of %s needs "
+                               "%zu bytes but data_offsets [%zu, %zu] span %zu", shape,
+                               st_dtype_names[t->dtype], nbytes, t->begin, t->end, t->end - t->begin);
+    return 0;
+}
+
+static int cmp_offsets(const void *a, const void *b)
+{
+    const st_tensor *x = *(const st_tensor *const *)a, *y = *(const st_tensor *const *)b;
+    if (x->begin != y->begin)
+        return x->begin < y->begin ? -1 : 1;
+    return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* Like the reference implementation, tensors must tile the data buffer: no overlap (two names
+   aliasing the same bytes), no gap and no unclaimed tail (bytes no reader would ever check). */
+static int st_check_tiling(st_tensor *ts, size_t n, size_t dlen, const char *file, char *err, size_t errlen)
+{
+    const st_tensor **order = malloc((n ? n : 1) * sizeof *order);
+    size_t covered = 0;
+    int rc = 0;
+    if (!order)
+        return rt_errorf(err, errlen, file, "out of memory checking %zu tensors", n);
+    for (size_t i = 0; i < n; i++)
+        order[i] = &ts[i];
+    qsort(order, n, sizeof *order, cmp_offsets);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char other[72];
+        if (order[i]->begin < covered)
+            rc = st_tensor_error(err, errlen, file, order[i]->name, "overlaps tensor '%s' (data_offsets "
+                                 "[%zu, %zu] and [%zu, %zu]); expected disjoint tensors",
+                                 rt_printable(order[i - 1]->name, strlen(order[i - 1]->name), other,
+                                 sizeof other), order[i]->begin, order[i]->end, order[i - 1]->begin,
+                                 order[i - 1]->end);
+        else if (order[i]->begin > covered)
+            rc = rt_errorf(err, errlen, file, "bytes %zu..%zu of the data buffer belong to no tensor; "
+                           "expected tensors to be contiguous", covered, order[i]->begin);
+        covered = order[i]->end;
+    }
+    if (rc == 0 && covered != dlen)
+        rc = rt_errorf(err, errlen, file, "unexpected trailing data: the data buffer has %zu bytes "
+                       "but the tensors cover only %zu", dlen, covered);
+    free(order);
+    return rc;
+}
+
+/* ---- parsing ------------------------------------------------------------------------------------ */
+
+static int st_preamble(const unsigned char *b, size_t len, const char *name, size_t *hlen,
+                       char *err, size_t errlen)
+{
+    uint64_t n = 0;
+    if (len < 8)
+        return rt_errorf(err, errlen, name, "truncated: the file has %zu bytes; expected at least 8 "
+                         "(the header length)", len);
+    for (int i = 7; i >= 0; i--)
+        n = n << 8 | b[i];
+    if (n > RT_SAFETENSORS_MAX_HEADER)
+        return rt_errorf(err, errlen, name, "header length %llu exceeds the limit of %u bytes",
+                         (unsigned long long)n, RT_SAFETENSORS_MAX_HEADER);
+    if (n > len - 8)
+        return rt_errorf(err, errlen, name, "truncated header: header length %llu exceeds the %zu "
+                         "bytes left in the file", (unsigned long long)n, len - 8);
+    *hlen = (size_t)n;
+    return 0;
+}
+
+static cJSON *st_parse_json(const char *h, size_t hlen, const char *name, char *err, size_t errlen)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(h, hlen, &end, 0);
+    if (!root) {
+        rt_errorf(err, errlen, name, "invalid JSON in the header near byte %zu",
+                  8 + (end && end >= h ? (size_t)(end - h) : 0));
+        return NULL;
+    }
+    /* The writer pads with spaces; anything else after the object is not a header. */
+    for (; end < h + hlen; end++) {
+        if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
+            rt_errorf(err, errlen, name, "invalid JSON in the header: unexpected text at byte %zu "
+                      "after the top-level object", 8 + (size_t)(end - h));
+            cJSON_Delete(root);
+            return NULL;
+        }
+    }
+    if (!cJSON_IsObject(root)) {
+        rt_errorf(err, errlen, name, "header is not a JSON object; expected {\"name\": {\"dtype\", "
+                  "\"shape\", \"data_offsets\"}, ...}");
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+static int st_copy_tensor(const st_tensor *t, const unsigned char *data, rt_named_array *item,
+                          const char *file, char *err, size_t errlen)
+{
+    char prefix[1024];
+    st_prefix(prefix, sizeof prefix, file, t->name);
+    if (rt_array_alloc(&item->array, t->dtype, t->rank, t->dims, prefix, err, errlen))
+        return -1;
+    if (t->end > t->begin)
+        memcpy(item->array.data, data + t->begin, t->end - t->begin);
+    if (!(item->name = strdup(t->name)))
+        return rt_errorf(err, errlen, file, "out of memory copying tensor names");
+    return rt_array_check(&item->array, prefix, err, errlen);
+}
+
+static int st_build(const st_tensor *ts, size_t n, const unsigned char *data, rt_array_set *out,
+                    const char *file, char *err, size_t errlen)
+{
+    out->items = calloc(n ? n : 1, sizeof *out->items);
+    if (!out->items)
+        return rt_errorf(err, errlen, file, "out of memory for %zu tensors", n);
+    for (size_t i = 0; i < n; i++) {
+        out->count++;   /* counted first so that a failure part-way frees this item too */
+        if (st_copy_tensor(&ts[i], data, &out->items[i], file, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+int rt_safetensors_parse(const void *buf, size_t len, const char *name, rt_array_set *out,
+                         char *err, size_t errlen)
+{
+    const unsigned char *b = buf;
+    size_t hlen, n = 0;
+    memset(out, 0, sizeof *out);
+    if (!b)
+        len = 0;
+    if (st_preamble(b, len, name, &hlen, err, errlen) ||
+        st_scan_header(b + 8, hlen, name, err, errlen))
+        return -1;
+    cJSON *root = st_parse_json((const char *)b + 8, hlen, name, err, errlen);
+    if (!root)
+        return -1;
+    st_tensor *ts = NULL;
+    size_t dlen = len - 8 - hlen;
+    int rc = st_check_keys(root, &n, name, err, errlen);
+    if (rc == 0 && !(ts = calloc(n ? n : 1, sizeof *ts)))
+        rc = rt_errorf(err, errlen, name, "out of memory for %zu tensors", n);
+    if (rc == 0)
+        rc = st_collect(root, ts, name, err, errlen);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = st_check_size(&ts[i], dlen, name, err, errlen);
+    if (rc == 0)
+        rc = st_check_tiling(ts, n, dlen, name, err, errlen);
+    if (rc == 0)
+        rc = st_build(ts, n, b + 8 + hlen, out, name, err, errlen);
+    if (rc != 0)
+        rt_array_set_free(out);
+    free(ts);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int rt_safetensors_read(const char *path, rt_array_set *out, char *err, size_t errlen)
+{
+    void *buf;
+    size_t len;
+    memset(out, 0, sizeof *out);
+    if (rt_read_file(path, &buf, &len, err, errlen))
+        return -1;
+    int rc = rt_safetensors_parse(buf, len, path, out, err, errlen);
+    free(buf);
+    return rc;
+}
+
+/* ---- writing ------------------------------------------------------------------------------------- */
+
+typedef struct st_text { char *p; size_t len, cap; bool oom; } st_text;
+
+static void text_put(st_text *t, const char *s, size_t n)
+{
+    if (t->oom)
+        return;
+    if (n > t->cap - t->len) {
+        size_t cap = t->cap ? t->cap : 256;
+        while (cap - t->len < n && cap <= SIZE_MAX / 2)
+            cap *= 2;
+        char *p = cap - t->len >= n ? realloc(t->p, cap) : NULL;
+        if (!p) {
+            t->oom = true;
+            return;
+        }
+        t->p = p;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+}
+
+static void text_str(st_text *t, const char *s)
+{
+    text_put(t, s, strlen(s));
+}
+
+static void text_json_string(st_text *t, const char *s)
+{
+    text_put(t, "\"", 1);
+    for (; *s; s++) {
+        char esc[8];
+        if (*s == '"' || *s == '\\') {
+            esc[0] = '\\';
+            esc[1] = *s;
+            text_put(t, esc, 2);
+        } else if ((unsigned char)*s < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", (unsigned char)*s);
+            text_put(t, esc, 6);
+        } else {
+            text_put(t, s, 1);
+        }
+    }
+    text_put(t, "\"", 1);
+}
+
+/* One entry, compact like the reference writer; integers are printed exactly, which a
+   double-based JSON printer would not guarantee above 2^53. */
+static void text_entry(st_text *t, const rt_named_array *item, size_t begin)
+{
+    char num[48];
+    text_json_string(t, item->name);
+    text_str(t, ":{\"dtype\":\"");
+    text_str(t, st_dtype_names[item->array.dtype]);
+    text_str(t, "\",\"shape\":[");
+    for (int d = 0; d < item->array.rank; d++) {
+        snprintf(num, sizeof num, "%s%lld", d ? "," : "", (long long)item->array.dims[d]);
+        text_str(t, num);
+    }
+    snprintf(num, sizeof num, "],\"data_offsets\":[%zu,%zu]}", begin, begin + item->array.nbytes);
+    text_str(t, num);
+}
+
+static int st_check_item(const rt_named_array *item, const char *path, char *err, size_t errlen)
+{
+    char prefix[1024];
+    if (!item->name)
+        return rt_errorf(err, errlen, path, "a tensor has no name");
+    for (size_t i = 0, n = strlen(item->name); i < n;) {
+        size_t step = utf8_len((const unsigned char *)item->name + i, n - i);
+        if (step == 0)
+            return st_tensor_error(err, errlen, path, item->name, "name is not valid UTF-8");
+        i += step;
+    }
+    if (strcmp(item->name, "__metadata__") == 0)
+        return st_tensor_error(err, errlen, path, item->name, "name is reserved for metadata");
+    return rt_array_check(&item->array, st_prefix(prefix, sizeof prefix, path, item->name), err, errlen);
+}
+
+static int st_check_set(const rt_array_set *s, const char *path, char *err, size_t errlen)
+{
+    if (!s || s->count < 0 || (s->count > 0 && !s->items))
+        return rt_errorf(err, errlen, path, "invalid array set");
+    const char **names = malloc(((size_t)s->count + 1) * sizeof *names);
+    if (!names)
+        return rt_errorf(err, errlen, path, "out of memory");
+    int rc = 0;
+    for (int i = 0; i < s->count && rc == 0; i++) {
+        rc = st_check_item(&s->items[i], path, err, errlen);
+        names[i] = s->items[i].name;
+    }
+    int dup = rc == 0 ? st_find_duplicate(names, (size_t)s->count) : -1;
+    if (dup >= 0)
+        rc = st_tensor_error(err, errlen, path, names[dup], "name appears twice; expected unique names");
+    free(names);
+    return rc;
+}
+
+/* The header, padded with spaces to a multiple of 8 so that the data buffer starts aligned. */
+static int st_format_header(const rt_array_set *s, st_text *t, const char *path, char *err, size_t errlen)
+{
+    size_t offset = 0;
+    text_put(t, "{", 1);
+    for (int i = 0; i < s->count; i++) {
+        if (s->items[i].array.nbytes > SIZE_MAX - offset)
+            return rt_errorf(err, errlen, path, "total data size overflows");
+        if (i)
+            text_put(t, ",", 1);
+        text_entry(t, &s->items[i], offset);
+        offset += s->items[i].array.nbytes;
+    }
+    text_put(t, "}", 1);
+    while (t->len % 8 && !t->oom)
+        text_put(t, " ", 1);
+    if (t->oom)
+        return rt_errorf(err, errlen, path, "out of memory formatting the header");
+    if (t->len > RT_SAFETENSORS_MAX_HEADER)
+        return rt_errorf(err, errlen, path, "header of %zu bytes exceeds the limit of %u bytes",
+                         t->len, RT_SAFETENSORS_MAX_HEADER);
+    return 0;
+}
+
+int rt_safetensors_write(const char *path, const rt_array_set *s, char *err, size_t errlen)
+{
+    st_text header = {0};
+    unsigned char lenbuf[8];
+    if (st_check_set(s, path, err, errlen) || st_format_header(s, &header, path, err, errlen)) {
+        free(header.p);
+        return -1;
+    }
+    for (int i = 0; i < 8; i++)
+        lenbuf[i] = (unsigned char)((uint64_t)header.len >> (8 * i));
+    rt_write_part *parts = malloc(((size_t)s->count + 2) * sizeof *parts);
+    if (!parts) {
+        free(header.p);
+        return rt_errorf(err, errlen, path, "out of memory");
+    }
+    parts[0] = (rt_write_part){lenbuf, 8};
+    parts[1] = (rt_write_part){header.p, header.len};
+    for (int i = 0; i < s->count; i++)
+        parts[i + 2] = (rt_write_part){s->items[i].array.data, s->items[i].array.nbytes};
+    int rc = rt_write_file_atomic(path, parts, (size_t)s->count + 2, err, errlen);
+    free(parts);
+    free(header.p);
+    return rc;
+}

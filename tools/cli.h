@@ -1,0 +1,66 @@
+/* cli.h — shared pieces of the `tfc` command: option parsing, loading a model (.tg or .tgir),
+ * picking a graph, and moving tensors between .npy/safetensors files and the interpreter. */
+#ifndef TFC_CLI_H
+#define TFC_CLI_H
+
+#include "frontend/frontend.h"
+#include "ir/ir.h"
+#include "runtime/tensor_file.h"
+
+/* Exit statuses (docs/cli.md). */
+enum { CLI_OK = 0, CLI_USER_ERROR = 1, CLI_INTERNAL_ERROR = 2 };
+
+typedef struct cli_binding {
+    const char *name;
+    const char *path;
+} cli_binding;
+
+/* Options shared by the verbs; each verb reads the ones it documents. */
+typedef struct cli_options {
+    const char *verb;
+    const char *model;            /* the positional FILE */
+    const char *graph;            /* --graph */
+    fe_define defines[64];        /* -D NAME=VALUE */
+    int n_defines;
+    uint64_t seed;                /* --seed */
+    const char *stage;            /* dump --stage */
+    const char *format;           /* dump --format */
+    const char *passes;           /* opt --passes */
+    const char *backend;          /* run --backend */
+    cli_binding ins[64], outs[64];/* run --in / --out */
+    int n_ins, n_outs;
+    const char *weights;          /* --weights */
+    const char *save_weights;     /* --save-weights */
+    bool random_inputs;           /* run --random-inputs */
+    bool help;
+} cli_options;
+
+/* cli_args.c: parses argv after the verb; reports a bad option and returns false. */
+bool cli_parse_args(int argc, char **argv, cli_options *o);
+void cli_print_verb_help(FILE *out, const char *verb);
+void cli_print_usage(FILE *out);
+
+/* cli_load.c: reads a source file, compiles it (.tg) or parses it (.tgir), verifies. */
+typedef struct cli_model {
+    ir_diag diag;
+    ir_module *module;
+} cli_model;
+int cli_load_model(const cli_options *o, cli_model *out);
+void cli_model_free(cli_model *m);
+/* The graph named by --graph, or the module's only graph; reports and returns NULL otherwise. */
+ir_graph *cli_pick_graph(const cli_options *o, cli_model *m);
+
+/* cli_tensors.c: files <-> interpreter tensors, with the checks a user's files need. */
+bool cli_load_input(const char *path, const char *what, const ir_type *want, ir_tensor *out, ir_diag *d);
+bool cli_save_tensor(const char *path, const ir_tensor *t, ir_diag *d);
+bool cli_init_params(const cli_options *o, const ir_module *m, ir_tensor *params, ir_diag *d);
+bool cli_save_params(const char *path, const ir_module *m, const ir_tensor *params, ir_diag *d);
+void cli_print_summary(FILE *out, const char *name, const ir_tensor *t);
+
+/* One function per verb. */
+int cli_check(const cli_options *o);
+int cli_dump(const cli_options *o);
+int cli_opt(const cli_options *o);
+int cli_run(const cli_options *o);
+
+#endif

@@ -1,0 +1,177 @@
+/* cli_tensors.c — moves tensors between the user's files (.npy inputs and outputs, safetensors
+ * weights) and the interpreter, checking each file against what the graph expects. */
+#include "tools/cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool array_shape_is(const rt_array *a, const ir_type *want) {
+    if (a->rank != want->rank) return false;
+    for (int i = 0; i < a->rank; i++)
+        if (a->dims[i] != want->dims[i]) return false;
+    return true;
+}
+
+static void array_type_str(const rt_array *a, char *buf, size_t size) {
+    ir_type t = {(ir_dtype)a->dtype, a->rank, {0}};
+    memcpy(t.dims, a->dims, sizeof(int64_t) * (size_t)a->rank);
+    ir_type_str(&t, buf, size);
+}
+
+/* NumPy writes integer labels as int64 by default; accept them for an i32 argument when every
+ * value fits, instead of making every user call .astype(np.int32). */
+static bool narrow_i64_to_i32(const char *path, const rt_array *a, ir_tensor *t, ir_diag *d) {
+    const int64_t *src = a->data;
+    int32_t *dst = t->data;
+    int64_t n = ir_type_elems(&t->type);
+    for (int64_t i = 0; i < n; i++) {
+        if (src[i] < INT32_MIN || src[i] > INT32_MAX) {
+            ir_error(d, IR_NO_LOC, "%s: value %lld at index %lld does not fit in i32", path, (long long)src[i],
+                     (long long)i);
+            return false;
+        }
+        dst[i] = (int32_t)src[i];
+    }
+    return true;
+}
+
+/* Copies a loaded array into a tensor of type `want`, after checking dtype and shape. */
+static bool array_to_tensor(const char *path, const char *what, const rt_array *a, const ir_type *want,
+                            ir_tensor *out, ir_diag *d) {
+    char want_s[128], got_s[128];
+    ir_type_str(want, want_s, sizeof want_s);
+    array_type_str(a, got_s, sizeof got_s);
+    bool dtype_ok = (ir_dtype)a->dtype == want->dtype || (a->dtype == RT_I64 && want->dtype == IR_I32);
+    if (!dtype_ok || !array_shape_is(a, want)) {
+        ir_error(d, IR_NO_LOC, "%s: expected %s for %s, found %s", path, want_s, what, got_s);
+        return false;
+    }
+    if (!ir_tensor_alloc(out, want)) {
+        ir_error(d, IR_NO_LOC, "%s: out of memory for %s", path, want_s);
+        return false;
+    }
+    if ((ir_dtype)a->dtype == want->dtype) {
+        memcpy(out->data, a->data, a->nbytes);
+        return true;
+    }
+    if (narrow_i64_to_i32(path, a, out, d)) return true;
+    ir_tensor_free(out);
+    return false;
+}
+
+bool cli_load_input(const char *path, const char *what, const ir_type *want, ir_tensor *out, ir_diag *d) {
+    rt_array a;
+    char err[512];
+    if (rt_npy_read(path, &a, err, sizeof err) != 0) {
+        ir_error(d, IR_NO_LOC, "%s", err);
+        return false;
+    }
+    bool ok = array_to_tensor(path, what, &a, want, out, d);
+    rt_array_free(&a);
+    return ok;
+}
+
+static rt_array tensor_view(const ir_tensor *t) {
+    rt_array a = {(rt_dtype)t->type.dtype, t->type.rank, {0}, t->data,
+                  (size_t)ir_type_elems(&t->type) * ir_dtype_size(t->type.dtype)};
+    memcpy(a.dims, t->type.dims, sizeof(int64_t) * (size_t)t->type.rank);
+    return a;
+}
+
+bool cli_save_tensor(const char *path, const ir_tensor *t, ir_diag *d) {
+    rt_array a = tensor_view(t);
+    char err[512];
+    if (rt_npy_write(path, &a, err, sizeof err) != 0) {
+        ir_error(d, IR_NO_LOC, "%s", err);
+        return false;
+    }
+    return true;
+}
+
+/* Every tensor of a weights file must name a parameter: a misspelled key would otherwise be
+ * silently ignored and the parameter initialized at random (PyTorch's strict loading). */
+static bool check_weight_keys(const char *path, const rt_array_set *w, const ir_module *m, ir_diag *d) {
+    bool ok = true;
+    const char **names = malloc(sizeof *names * (size_t)(m->n_params ? m->n_params : 1));
+    if (!names) return false;
+    for (int i = 0; i < m->n_params; i++) names[i] = m->params[i].name;
+    for (int i = 0; i < w->count; i++) {
+        if (ir_module_find_param(m, w->items[i].name) >= 0) continue;
+        const char *close = ir_closest(w->items[i].name, names, m->n_params);
+        ir_error(d, IR_NO_LOC, "%s: tensor '%s' is not a parameter of the module%s%s%s", path, w->items[i].name,
+                 close ? "; did you mean '" : "", close ? close : "", close ? "'?" : "");
+        ok = false;
+    }
+    free(names);
+    return ok;
+}
+
+bool cli_init_params(const cli_options *o, const ir_module *m, ir_tensor *params, ir_diag *d) {
+    rt_array_set w = {0, NULL};
+    char err[512];
+    if (o->weights && rt_safetensors_read(o->weights, &w, err, sizeof err) != 0) {
+        ir_error(d, IR_NO_LOC, "%s", err);
+        return false;
+    }
+    bool ok = !o->weights || check_weight_keys(o->weights, &w, m, d);
+    for (int i = 0; ok && i < m->n_params; i++) {
+        const ir_param *p = &m->params[i];
+        const rt_array *a = o->weights ? rt_array_set_find(&w, p->name) : NULL;
+        if (a) {
+            char what[160];
+            snprintf(what, sizeof what, "parameter '%s'", p->name);
+            ok = array_to_tensor(o->weights, what, a, &p->type, &params[i], d);
+        } else if (!ir_tensor_alloc(&params[i], &p->type)) {
+            ir_error(d, p->loc, "out of memory for parameter '%s'", p->name);
+            ok = false;
+        } else {
+            ok = ir_param_init(p, o->seed, &params[i], d);
+        }
+    }
+    rt_array_set_free(&w);
+    return ok;
+}
+
+bool cli_save_params(const char *path, const ir_module *m, const ir_tensor *params, ir_diag *d) {
+    rt_array_set s = {0, NULL};
+    bool ok = true;
+    for (int i = 0; ok && i < m->n_params; i++) {
+        rt_array a = tensor_view(&params[i]);
+        ok = rt_array_set_add(&s, m->params[i].name, &a) == 0;
+    }
+    char err[512];
+    if (!ok) {
+        ir_error(d, IR_NO_LOC, "%s: out of memory while collecting the parameters", path);
+    } else if (rt_safetensors_write(path, &s, err, sizeof err) != 0) {
+        ir_error(d, IR_NO_LOC, "%s", err);
+        ok = false;
+    }
+    rt_array_set_free(&s);
+    return ok;
+}
+
+void cli_print_summary(FILE *out, const char *name, const ir_tensor *t) {
+    char type_s[128];
+    int64_t n = ir_type_elems(&t->type);
+    fprintf(out, "%s: %s", name, ir_type_str(&t->type, type_s, sizeof type_s));
+    if (n > 0) {
+        double lo = INFINITY, hi = -INFINITY, sum = 0;
+        int64_t nans = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double v = ir_tensor_get(t, i);
+            if (isnan(v)) {
+                nans++;
+                continue;
+            }
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+            sum += v;
+        }
+        fprintf(out, "  min %.6g  max %.6g  mean %.6g", lo, hi, n > nans ? sum / (double)(n - nans) : NAN);
+        if (nans) fprintf(out, "  (%lld NaN)", (long long)nans);
+    }
+    fputs("\n  [", out);
+    for (int64_t i = 0; i < n && i < 8; i++) fprintf(out, "%s%.6g", i ? ", " : "", ir_tensor_get(t, i));
+    fprintf(out, "%s]\n", n > 8 ? ", ..." : "");
+}

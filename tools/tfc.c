@@ -1,0 +1,111 @@
+/* tfc.c — the `tfc` command: verb dispatch, --help and --version, and the small verbs (check,
+ * dump, opt). `run` lives in cmd_run.c. Exit status: 0 ok, 1 user error, 2 internal error. */
+#include "tools/cli.h"
+
+#include <string.h>
+
+int cli_check(const cli_options *o) {
+    cli_model m;
+    int rc = cli_load_model(o, &m);
+    cli_model_free(&m);
+    return rc;
+}
+
+/* A module that shares g with m but holds only that graph, for printing one graph of several. */
+static ir_module only_graph(const ir_module *m, ir_graph **g) {
+    ir_module view = *m;
+    view.n_graphs = view.cap_graphs = 1;
+    view.graphs = g;
+    return view;
+}
+
+int cli_dump(const cli_options *o) {
+    const char *stage = o->stage ? o->stage : "graph";
+    const char *format = o->format ? o->format : "text";
+    if (strcmp(stage, "graph") != 0) {
+        fprintf(stderr, "tfc: error: stage '%s' is not available yet (available: graph)\n", stage);
+        return CLI_USER_ERROR;
+    }
+    if (strcmp(format, "text") != 0 && strcmp(format, "dot") != 0) {
+        fprintf(stderr, "tfc: error: unknown format '%s' (expected text or dot)\n", format);
+        return CLI_USER_ERROR;
+    }
+    cli_model m;
+    int rc = cli_load_model(o, &m);
+    if (rc == CLI_OK) {
+        bool dot = strcmp(format, "dot") == 0;
+        ir_graph *g = (o->graph || dot) ? cli_pick_graph(o, &m) : NULL;
+        if ((o->graph || dot) && !g) {
+            rc = CLI_USER_ERROR;
+        } else if (dot) {
+            ir_print_dot(stdout, g, &m.diag);
+        } else if (g) {
+            ir_module view = only_graph(m.module, &g);
+            ir_print_module(stdout, &view, &m.diag);
+        } else {
+            ir_print_module(stdout, m.module, &m.diag);
+        }
+    }
+    cli_model_free(&m);
+    return rc;
+}
+
+int cli_opt(const cli_options *o) {
+    if (o->passes && o->passes[0]) {
+        /* The pass table arrives with the optimization passes; until then no name is valid. */
+        fprintf(stderr, "tfc: error: unknown pass '%s' (no passes are available yet)\n", o->passes);
+        return CLI_USER_ERROR;
+    }
+    cli_model m;
+    int rc = cli_load_model(o, &m);
+    if (rc == CLI_OK) {
+        ir_graph *g = o->graph ? cli_pick_graph(o, &m) : NULL;
+        if (o->graph && !g) {
+            rc = CLI_USER_ERROR;
+        } else if (g) {
+            ir_module view = only_graph(m.module, &g);
+            ir_print_module(stdout, &view, &m.diag);
+        } else {
+            ir_print_module(stdout, m.module, &m.diag);
+        }
+    }
+    cli_model_free(&m);
+    return rc;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(const cli_options *o);
+} verbs[] = {{"check", cli_check}, {"dump", cli_dump}, {"opt", cli_opt}, {"run", cli_run}};
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        cli_print_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_USER_ERROR : CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("tfc %s\n", TFC_VERSION);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        if (strcmp(argv[1], verbs[i].name) != 0) continue;
+        cli_options o;
+        memset(&o, 0, sizeof o);
+        o.verb = verbs[i].name;
+        if (!cli_parse_args(argc - 2, argv + 2, &o)) return CLI_USER_ERROR;
+        if (o.help) {
+            cli_print_verb_help(stdout, o.verb);
+            return CLI_OK;
+        }
+        return verbs[i].run(&o);
+    }
+    if (strcmp(argv[1], "compile") == 0) {
+        fprintf(stderr, "tfc: error: 'tfc compile' is not available yet; use 'tfc run'\n");
+        return CLI_USER_ERROR;
+    }
+    const char *names[] = {"check", "dump", "opt", "run", "compile"};
+    const char *close = ir_closest(argv[1], names, 5);
+    fprintf(stderr, "tfc: error: unknown verb '%s'%s%s%s (tfc --help lists them)\n", argv[1],
+            close ? "; did you mean '" : "", close ? close : "", close ? "'?" : "");
+    return CLI_USER_ERROR;
+}
