@@ -23,8 +23,15 @@ ir_text ir_ints_text(const int64_t *v, int n) {
 
 bool ir_shape_set(ir_node *n, ir_diag *d, const ir_type *t) {
     int64_t elems;
-    if (t->rank < 0 || t->rank > IR_MAX_RANK || !ir_dims_product(t->dims, t->rank, &elems)) {
-        ir_error(d, n->loc, "%s: result %s has too many elements", ir_op_name(n->op), ir_type_text(t).s);
+    if (t->rank < 0 || t->rank > IR_MAX_RANK) {
+        ir_error(d, n->loc, "%s: invalid result rank %d", ir_op_name(n->op), t->rank);
+        return false;
+    }
+    if (!ir_dims_product(t->dims, t->rank, &elems)) {
+        bool negative = false;
+        for (int i = 0; i < t->rank; i++) negative |= t->dims[i] < 0;
+        ir_error(d, n->loc, "%s: result %s %s", ir_op_name(n->op), ir_type_text(t).s,
+                 negative ? "has a negative dimension" : "has too many elements");
         return false;
     }
     n->type = *t;

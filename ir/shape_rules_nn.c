@@ -192,6 +192,12 @@ bool shape_mse(ir_graph *g, ir_node *n, ir_diag *d) {
     ir_type both;
     if (!ir_shape_same_dtype(n, d, a, b) || !check_float(n, d, "a", a) || !ir_shape_broadcast(n, d, a, b, &both))
         return false;
+    int64_t elems;
+    if (!ir_dims_product(both.dims, both.rank, &elems)) { /* the cost model counts them */
+        ir_error(d, n->loc, "mse: %s and %s broadcast to %s, which has too many elements", ir_type_text(a).s,
+                 ir_type_text(b).s, ir_type_text(&both).s);
+        return false;
+    }
     ir_type out = {.dtype = a->dtype, .rank = 0};
     return ir_shape_set(n, d, &out);
 }

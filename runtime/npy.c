@@ -224,7 +224,7 @@ static int open_regular(const char *path, size_t *size, char *err, size_t errlen
 
 int rt_read_file(const char *path, void **buf, size_t *len, char *err, size_t errlen)
 {
-    size_t size, got;
+    size_t size = 0, got;
     char *p;
     *buf = NULL;
     *len = 0;
@@ -576,7 +576,7 @@ static int npy_preamble(const unsigned char *b, size_t len, const char *name, si
 static int npy_parse_header(const unsigned char *b, size_t len, const char *name, npy_header *h,
                             char *err, size_t errlen)
 {
-    size_t start, hlen, avail;
+    size_t start = 0, hlen = 0, avail;
     char shape[256];
     npy_cursor c = {0};
     memset(h, 0, sizeof *h);

@@ -41,23 +41,27 @@ int rt_array_set_add(rt_array_set *s, const char *name, const rt_array *a)
 {
     if (!s || !a || s->count < 0 || s->count == INT_MAX || (!a->data && a->nbytes))
         return -1;
-    /* Growing by one keeps no hidden capacity, so sets built by hand stay valid inputs. */
-    rt_named_array *items = realloc(s->items, ((size_t)s->count + 1) * sizeof *items);
-    if (!items)
-        return -1;
-    s->items = items;
-    char *copy = strdup(name ? name : "");
-    void *data = malloc(a->nbytes ? a->nbytes : 1);
-    if (!copy || !data) {
-        free(copy);
-        free(data);
+    /* Copy before growing: a and name may point into s->items, which realloc can move. */
+    rt_array copy = *a;
+    char *name_copy = strdup(name ? name : "");
+    copy.data = malloc(a->nbytes ? a->nbytes : 1);
+    if (!name_copy || !copy.data) {
+        free(name_copy);
+        free(copy.data);
         return -1;
     }
     if (a->nbytes)
-        memcpy(data, a->data, a->nbytes);
-    items[s->count].name = copy;
-    items[s->count].array = *a;
-    items[s->count].array.data = data;
+        memcpy(copy.data, a->data, a->nbytes);
+    /* Growing by one keeps no hidden capacity, so sets built by hand stay valid inputs. */
+    rt_named_array *items = realloc(s->items, ((size_t)s->count + 1) * sizeof *items);
+    if (!items) {
+        free(name_copy);
+        free(copy.data);
+        return -1;
+    }
+    s->items = items;
+    items[s->count].name = name_copy;
+    items[s->count].array = copy;
     s->count++;
     return 0;
 }
@@ -138,7 +142,9 @@ static int st_scan_header(const unsigned char *h, size_t n, const char *name, ch
             if (n - i >= 6 && memcmp(h + i + 1, "u0000", 5) == 0)
                 return rt_errorf(err, errlen, name, "header has a \\u0000 escape at byte %zu; "
                                  "names must not contain NUL", 8 + i);
-            step = i + 1 < n ? 2 : 1;   /* an escaped quote does not end the string */
+            /* An escaped quote does not end the string; a non-ASCII byte after the backslash
+               is left to the UTF-8 check (cJSON refuses the escape anyway). */
+            step = i + 1 < n && h[i + 1] < 0x80 ? 2 : 1;
         } else if (c == '"') {
             in_string = !in_string;
         }
@@ -403,28 +409,43 @@ static int st_preamble(const unsigned char *b, size_t len, const char *name, siz
     return 0;
 }
 
-static cJSON *st_parse_json(const char *h, size_t hlen, const char *name, char *err, size_t errlen)
+/* Checks what follows the top-level value: the writer pads with spaces, nothing else may come. */
+static int st_check_json_tail(const char *h, size_t hlen, const char *end, const char *name,
+                              char *err, size_t errlen)
+{
+    for (; end < h + hlen; end++)
+        if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r')
+            return rt_errorf(err, errlen, name, "invalid JSON in the header: unexpected text at "
+                             "byte %zu after the top-level object", 8 + (size_t)(end - h));
+    return 0;
+}
+
+static cJSON *st_parse_json(const char *text, size_t hlen, const char *name, char *err, size_t errlen)
 {
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(h, hlen, &end, 0);
-    if (!root) {
-        rt_errorf(err, errlen, name, "invalid JSON in the header near byte %zu",
-                  8 + (end && end >= h ? (size_t)(end - h) : 0));
+    /* cJSON 1.7.15 (Debian 12) reads one byte past the given length when an object ends in a
+       comma; a NUL-terminated copy turns that read into a harmless one. st_scan_header has
+       already refused NUL bytes, so the terminator cannot cut the header short. */
+    char *h = malloc(hlen + 1);
+    if (!h) {
+        rt_errorf(err, errlen, name, "out of memory for a %zu-byte header", hlen);
         return NULL;
     }
-    /* The writer pads with spaces; anything else after the object is not a header. */
-    for (; end < h + hlen; end++) {
-        if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
-            rt_errorf(err, errlen, name, "invalid JSON in the header: unexpected text at byte %zu "
-                      "after the top-level object", 8 + (size_t)(end - h));
-            cJSON_Delete(root);
-            return NULL;
-        }
-    }
-    if (!cJSON_IsObject(root)) {
-        rt_errorf(err, errlen, name, "header is not a JSON object; expected {\"name\": {\"dtype\", "
-                  "\"shape\", \"data_offsets\"}, ...}");
-        cJSON_Delete(root);
+    memcpy(h, text, hlen);
+    h[hlen] = '\0';
+    cJSON *root = cJSON_ParseWithLengthOpts(h, hlen, &end, 0);
+    int rc = 0;
+    if (!root)
+        rc = rt_errorf(err, errlen, name, "invalid JSON in the header near byte %zu",
+                       8 + (end && end >= h ? (size_t)(end - h) : 0));
+    else if (st_check_json_tail(h, hlen, end, name, err, errlen) != 0)
+        rc = -1;
+    else if (!cJSON_IsObject(root))
+        rc = rt_errorf(err, errlen, name, "header is not a JSON object; expected {\"name\": "
+                       "{\"dtype\", \"shape\", \"data_offsets\"}, ...}");
+    free(h);
+    if (rc != 0) {
+        cJSON_Delete(root);   /* NULL-safe */
         return NULL;
     }
     return root;
@@ -462,7 +483,7 @@ int rt_safetensors_parse(const void *buf, size_t len, const char *name, rt_array
                          char *err, size_t errlen)
 {
     const unsigned char *b = buf;
-    size_t hlen, n = 0;
+    size_t hlen = 0, n = 0;
     memset(out, 0, sizeof *out);
     if (!b)
         len = 0;

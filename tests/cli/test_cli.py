@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""test_cli.py — end-to-end tests of the `tfc` command as a user drives it: running graphs on
+.npy inputs, weights in and out, -D overrides, .tgir equivalence, and every user-error path
+(each must exit 1 with one message naming the file or name and what was expected).
+Usage: test_cli.py TFC EXAMPLES_DIR"""
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+TFC, EXAMPLES = sys.argv[1], sys.argv[2]
+results = {"passed": 0, "failed": 0}
+
+
+def tfc(*args, cwd=None):
+    p = subprocess.run([TFC, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check(name, cond, detail=""):
+    if cond:
+        results["passed"] += 1
+    else:
+        results["failed"] += 1
+        print(f"FAIL {name}\n{detail}")
+
+
+def expect_error(name, args, *phrases):
+    """The command exits 1 and its stderr contains every phrase, with no internal error."""
+    rc, out, err = tfc(*args)
+    ok = rc == 1 and all(p in err for p in phrases) and "internal error" not in err
+    check(name, ok, f"rc={rc}\nstderr:\n{err}\nwanted: {phrases}")
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    types = {"F32": np.float32, "I32": np.int32, "I64": np.int64, "BOOL": np.bool_}
+    out = {}
+    for key, meta in header.items():
+        if key == "__metadata__":
+            continue
+        lo, hi = meta["data_offsets"]
+        out[key] = np.frombuffer(body[lo:hi], dtype=types[meta["dtype"]]).reshape(meta["shape"])
+    return out
+
+
+def write_safetensors(path, tensors):
+    names = {np.dtype(np.float32): "F32", np.dtype(np.int32): "I32"}
+    header, offset, blobs = {}, 0, []
+    for key, a in tensors.items():
+        b = np.ascontiguousarray(a).tobytes()
+        header[key] = {"dtype": names[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
+        offset += len(b)
+        blobs.append(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def softmax(z):
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_help_and_version():
+    rc, out, _ = tfc("--version")
+    check("version", rc == 0 and out.startswith("tfc "), out)
+    for verb in ["check", "dump", "opt", "run"]:
+        rc, out, _ = tfc(verb, "--help")
+        check(f"help {verb}", rc == 0 and "usage: tfc " + verb in out, out)
+    expect_error("unknown verb", ["rn"], "unknown verb 'rn'", "did you mean 'run'")
+    expect_error("unknown option", ["run", "--grpah", "x"], "unknown option '--grpah'", "did you mean '--graph'")
+    expect_error("missing model file", ["check", "/nonexistent/m.tg"], "cannot open '/nonexistent/m.tg'")
+
+
+def test_mlp_against_numpy(tmp):
+    """The MLP's infer graph on real inputs equals a NumPy forward pass with the saved weights."""
+    mlp = os.path.join(EXAMPLES, "mlp.tg")
+    x = np.random.default_rng(0).standard_normal((4, 784)).astype(np.float32)
+    np.save(f"{tmp}/x.npy", x)
+    rc, _, err = tfc("run", mlp, "--graph", "infer", "-D", "B=4", "--in", f"x={tmp}/x.npy",
+                     "--out", f"probs={tmp}/p.npy", "--save-weights", f"{tmp}/w.safetensors", "--seed", "7")
+    check("mlp run", rc == 0, err)
+    if rc != 0:
+        return
+    w = read_safetensors(f"{tmp}/w.safetensors")
+    h1 = np.maximum(x @ w["w1"] + w["b1"], 0)
+    h2 = np.maximum(h1 @ w["w2"] + w["b2"], 0)
+    want = softmax(h2 @ w["w3"] + w["b3"])
+    got = np.load(f"{tmp}/p.npy")
+    check("mlp vs numpy", got.shape == (4, 10) and np.allclose(got, want, rtol=1e-4, atol=1e-6),
+          f"max err {np.abs(got - want).max() if got.shape == want.shape else got.shape}")
+    bound = np.sqrt(6 / (784 + 512))
+    check("glorot bound", np.abs(w["w1"]).max() <= bound and w["w1"].std() > bound / 3)
+    # Weights given back with another seed reproduce the same outputs.
+    rc, _, err = tfc("run", mlp, "--graph", "infer", "-D", "B=4", "--in", f"x={tmp}/x.npy",
+                     "--out", f"probs={tmp}/p2.npy", "--weights", f"{tmp}/w.safetensors", "--seed", "99")
+    check("weights reload", rc == 0 and np.array_equal(np.load(f"{tmp}/p2.npy"), got), err)
+    # The same seed gives the same parameters; another seed different ones.
+    tfc("run", mlp, "--graph", "infer", "-D", "B=4", "--random-inputs", "--seed", "7",
+        "--save-weights", f"{tmp}/w7.safetensors")
+    tfc("run", mlp, "--graph", "infer", "-D", "B=4", "--random-inputs", "--seed", "8",
+        "--save-weights", f"{tmp}/w8.safetensors")
+    w7, w8 = read_safetensors(f"{tmp}/w7.safetensors"), read_safetensors(f"{tmp}/w8.safetensors")
+    check("seed determinism", np.array_equal(w7["w1"], w["w1"]) and not np.array_equal(w8["w1"], w["w1"]))
+    check("per-name streams", not np.array_equal(w["w2"][:10, :10], w["w3"][:10, :10]))
+
+
+def test_tgir_equivalence(tmp):
+    """A dumped .tgir runs with results identical to its .tg source."""
+    src = os.path.join(EXAMPLES, "lenet.tg")
+    rc, text, err = tfc("dump", src, "--stage", "graph", "-D", "N=2")
+    check("dump lenet", rc == 0, err)
+    with open(f"{tmp}/lenet.tgir", "w") as f:
+        f.write(text)
+    img = np.random.default_rng(1).standard_normal((2, 1, 28, 28)).astype(np.float32)
+    np.save(f"{tmp}/img.npy", img)
+    outs = []
+    for model in [src, f"{tmp}/lenet.tgir"]:
+        extra = ["-D", "N=2"] if model.endswith(".tg") else []
+        rc, _, err = tfc("run", model, *extra, "--in", f"img={tmp}/img.npy", "--out", f"logits={tmp}/o.npy")
+        check(f"run {os.path.basename(model)}", rc == 0, err)
+        outs.append(np.load(f"{tmp}/o.npy") if rc == 0 else None)
+    check("tg == tgir", outs[0] is not None and outs[1] is not None and np.array_equal(outs[0], outs[1]))
+    rc, dot, err = tfc("dump", src, "--stage", "graph", "--format", "dot")
+    check("dot", rc == 0 and dot.lstrip().startswith("digraph") and "conv2d" in dot, err)
+
+
+def test_defines_and_summary():
+    src = os.path.join(EXAMPLES, "elementwise.tg")
+    rc, out, err = tfc("run", src, "-D", "N=10", "--random-inputs")
+    check("-D override", rc == 0 and "y: f32[10]" in out and "min" in out, out + err)
+    expect_error("-D unknown const", ["check", src, "-D", "M=3"], "M")
+    expect_error("-D bad value", ["check", src, "-D", "N=abc"], "abc")
+
+
+def test_input_errors(tmp):
+    src = os.path.join(EXAMPLES, "elementwise.tg")
+    ok = np.zeros(8, np.float32)
+    np.save(f"{tmp}/a.npy", ok)
+    np.save(f"{tmp}/b.npy", ok)
+    np.save(f"{tmp}/wrong_shape.npy", np.zeros(9, np.float32))
+    np.save(f"{tmp}/wrong_dtype.npy", np.zeros(8, np.float64))
+    with open(f"{tmp}/a.npy", "rb") as f:
+        data = f.read()
+    with open(f"{tmp}/trunc.npy", "wb") as f:
+        f.write(data[:-5])
+    with open(f"{tmp}/garbage.npy", "wb") as f:
+        f.write(b"not a numpy file at all")
+    base = ["run", src, "-D", "N=8"]
+    expect_error("missing input", base + ["--in", f"a={tmp}/a.npy"], "missing input 'b'")
+    expect_error("unknown input", base + ["--in", f"a={tmp}/a.npy", "--in", f"bb={tmp}/b.npy"],
+                 "no input named 'bb'", "did you mean 'b'")
+    expect_error("unknown output", base + ["--random-inputs", "--out", f"z={tmp}/z.npy"], "no output named 'z'")
+    expect_error("wrong shape", base + ["--in", f"a={tmp}/wrong_shape.npy", "--in", f"b={tmp}/b.npy"],
+                 "wrong_shape.npy", "expected f32[8]", "f32[9]")
+    expect_error("wrong dtype", base + ["--in", f"a={tmp}/wrong_dtype.npy", "--in", f"b={tmp}/b.npy"],
+                 "wrong_dtype.npy")
+    expect_error("truncated", base + ["--in", f"a={tmp}/trunc.npy", "--in", f"b={tmp}/b.npy"], "trunc.npy")
+    expect_error("garbage npy", base + ["--in", f"a={tmp}/garbage.npy", "--in", f"b={tmp}/b.npy"], "garbage.npy")
+    expect_error("missing npy", base + ["--in", f"a={tmp}/nope.npy", "--in", f"b={tmp}/b.npy"], "nope.npy")
+    expect_error("bad binding", base + ["--in", "a"], "NAME=FILE")
+    expect_error("unknown backend", base + ["--random-inputs", "--backend", "tpu"], "backend 'tpu'")
+
+
+def test_labels_i64(tmp):
+    with open(f"{tmp}/labels.tg", "w") as f:
+        f.write("graph g(y : i32[4]) -> (z) {\n  z = one_hot(y, 3)\n}\n")
+    np.save(f"{tmp}/y64.npy", np.array([0, 2, 1, 2], np.int64))
+    rc, _, err = tfc("run", f"{tmp}/labels.tg", "--in", f"y={tmp}/y64.npy", "--out", f"z={tmp}/z.npy")
+    check("i64 labels for i32", rc == 0 and np.array_equal(np.load(f"{tmp}/z.npy"), np.eye(3, dtype=np.float32)[[0, 2, 1, 2]]), err)
+    np.save(f"{tmp}/big.npy", np.array([0, 2, 1, 2**40], np.int64))
+    expect_error("i64 overflow", ["run", f"{tmp}/labels.tg", "--in", f"y={tmp}/big.npy"], "big.npy", "i32")
+
+
+def test_weight_errors(tmp):
+    with open(f"{tmp}/p.tg", "w") as f:
+        f.write("param w : f32[2, 3]\nparam b : f32[3] = zeros()\n"
+                "graph g(x : f32[1, 2]) -> (y) {\n  y = x @ w + b\n}\n")
+    expect_error("param without value", ["run", f"{tmp}/p.tg", "--random-inputs"], "'w'")
+    write_safetensors(f"{tmp}/good.safetensors", {"w": np.ones((2, 3), np.float32)})
+    rc, out, err = tfc("run", f"{tmp}/p.tg", "--random-inputs", "--weights", f"{tmp}/good.safetensors")
+    check("weights supply param", rc == 0, err)
+    write_safetensors(f"{tmp}/shape.safetensors", {"w": np.ones((3, 2), np.float32)})
+    expect_error("weights wrong shape", ["run", f"{tmp}/p.tg", "--random-inputs", "--weights",
+                                         f"{tmp}/shape.safetensors"], "shape.safetensors", "'w'", "f32[2,3]")
+    write_safetensors(f"{tmp}/key.safetensors", {"w": np.ones((2, 3), np.float32), "ww": np.ones(1, np.float32)})
+    expect_error("weights unknown key", ["run", f"{tmp}/p.tg", "--random-inputs", "--weights",
+                                         f"{tmp}/key.safetensors"], "key.safetensors", "'ww'")
+    with open(f"{tmp}/good.safetensors", "rb") as f:
+        data = f.read()
+    with open(f"{tmp}/trunc.safetensors", "wb") as f:
+        f.write(data[:-4])
+    expect_error("weights truncated", ["run", f"{tmp}/p.tg", "--random-inputs", "--weights",
+                                       f"{tmp}/trunc.safetensors"], "trunc.safetensors")
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        test_help_and_version()
+        test_mlp_against_numpy(tmp)
+        test_tgir_equivalence(tmp)
+        test_defines_and_summary()
+        test_input_errors(tmp)
+        test_labels_i64(tmp)
+        test_weight_errors(tmp)
+    print(f"{results['passed']} passed, {results['failed']} failed")
+    sys.exit(1 if results["failed"] else 0)
+
+
+if __name__ == "__main__":
+    main()
