@@ -119,7 +119,7 @@ const char *ir_closest(const char *name, const char *const *candidates, int n) {
     for (int i = 0; i < n; i++) {
         if (!candidates[i]) continue;
         size_t dist = edit_distance(name, candidates[i]);
-        if (dist <= best_d && dist < strlen(candidates[i]) && (!best || dist < edit_distance(name, best)))
+        if (dist <= best_d && (dist < strlen(candidates[i]) || dist < strlen(name)) && (!best || dist < edit_distance(name, best)))
             best = candidates[i];
     }
     return best;

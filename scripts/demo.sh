@@ -10,5 +10,10 @@ cmake --build build
 echo
 echo "== tfc check examples/elementwise.tg"
 ./build/tfc check examples/elementwise.tg
-echo "== tfc run examples/mlp.tg --graph infer (random inputs from --seed, initialized parameters)"
-./build/tfc run examples/mlp.tg --graph infer --random-inputs --seed 1
+mkdir -p build/demo
+.venv/bin/python -c "import numpy as np; np.save('build/demo/x.npy', np.random.default_rng(0).standard_normal((64, 784), dtype=np.float32))"
+echo "== tfc run examples/mlp.tg --graph infer --in x=build/demo/x.npy  (initialized parameters, seed 1)"
+./build/tfc run examples/mlp.tg --graph infer --seed 1 --in x=build/demo/x.npy --save-weights build/demo/mlp.safetensors
+./build/tfc run examples/mlp.tg --graph infer --in x=build/demo/x.npy --weights build/demo/mlp.safetensors \
+    --out probs=build/demo/probs.npy
+.venv/bin/python -c "import numpy as np; p = np.load('build/demo/probs.npy'); print('predicted classes of the first 16 rows:', p.argmax(-1)[:16])"

@@ -12,7 +12,7 @@ cmake --build build
 ctest --test-dir build --output-on-failure -j2
 
 cmake -S . -B build-sanitize -G Ninja -DTFC_WERROR=ON -DTFC_SANITIZE=ON -DTFC_FUZZ=ON \
-      -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug >/dev/null
+      -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-sanitize
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-sanitize --output-on-failure -j2

@@ -1,0 +1,473 @@
+/* parse.c — the parser of the Graph IR text form (docs/ir.md): recursive descent over the tokens
+ * of parse_lex.c that rebuilds the module through the ir_module_ and ir_graph_ API and re-runs
+ * shape inference on every node, so a hand-written file is checked like a lowered one. Errors
+ * point at the text itself; the parser recovers at the next line. Values: parse_value.c. */
+#include "ir/parse.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    MAX_OPERANDS = 1 << 16,
+    MAX_ID_GAP = 1024,      /* a skipped id is filled with placeholders up to this many */
+};
+
+/* Per graph: which nodes failed (their users are skipped without more errors) and the output
+ * names of the header, which `return` must bind in order. */
+typedef struct graph_state {
+    ir_graph *g;
+    bool *bad;
+    int cap_bad;
+    const char **outs;
+    int n_outs;
+    bool returned;
+} graph_state;
+
+/* A node line as written, before it becomes a node. */
+typedef struct node_text {
+    ir_token id_tok, op_tok, type_tok;
+    ir_op op;
+    int *in;
+    int n_in;
+    ir_attr attr[IR_ATTR_COUNT];
+    ir_type type;
+    ir_loc loc;
+} node_text;
+
+/* ---- graphs ------------------------------------------------------------------------------- */
+
+static void push_node(parser *p, graph_state *gs, ir_node *n, bool bad) {
+    if (n->id >= gs->cap_bad) {
+        int cap = gs->cap_bad ? 2 * gs->cap_bad : 64;
+        gs->bad = ir_grow(p->scratch, gs->bad, sizeof *gs->bad, (size_t)gs->cap_bad, (size_t)cap);
+        gs->cap_bad = cap;
+    }
+    gs->bad[n->id] = bad;
+}
+
+/* A stand-in for a node whose line failed, so that later ids stay consecutive. */
+static void add_placeholder(parser *p, graph_state *gs) {
+    push_node(p, gs, ir_graph_add_node(gs->g, IR_OP_CONSTANT, NULL, 0, IR_NO_LOC), true);
+}
+
+/* Node ids are consecutive from %0. A gap is reported once and filled with placeholders so that
+ * the rest of the graph keeps the numbering its author meant. */
+static bool check_node_id(parser *p, graph_state *gs, const ir_token *t, int64_t id) {
+    int want = gs->g->n_nodes;
+    if (id == want) return true;
+    if (id < want) {
+        ir_parse_error(p, t, "node %%%s is already defined (ids are consecutive from %%0; this one should be %%%d)",
+                       t->text, want);
+        return false;
+    }
+    ir_parse_error(p, t, "expected node %%%d here, got %%%s (ids are consecutive from %%0)", want, t->text);
+    if (id - want > MAX_ID_GAP) return false;
+    while (gs->g->n_nodes < id) add_placeholder(p, gs);
+    return true;
+}
+
+/* operands = "(" [ LOCAL { "," LOCAL } ] ")" */
+static bool parse_operands(parser *p, graph_state *gs, node_text *nt) {
+    if (!ir_parse_expect(p, TK_LPAREN, "'('")) return false;
+    if (ir_parse_accept(p, TK_RPAREN)) return true;
+    int cap = 0;
+    do {
+        ir_token t = p->tok;
+        int64_t id;
+        if (t.kind != TK_LOCAL) return ir_parse_expected(p, "an operand like %2");
+        if (!ir_parse_node_id(&t, &id)) {
+            ir_parse_error(p, &t, "operands are node ids like %%2; read graph input %%%s with an input() node",
+                           t.text);
+            return false;
+        }
+        if (id >= gs->g->n_nodes) {
+            ir_parse_error(p, &t, "operand %%%s is not defined before node %%%d", t.text, gs->g->n_nodes);
+            return false;
+        }
+        if (nt->n_in == MAX_OPERANDS) {
+            ir_parse_error(p, &t, "more than %d operands", MAX_OPERANDS);
+            return false;
+        }
+        if (nt->n_in == cap) {
+            int grown = cap ? 2 * cap : 8;
+            nt->in = ir_grow(p->scratch, nt->in, sizeof *nt->in, (size_t)cap, (size_t)grown);
+            cap = grown;
+        }
+        nt->in[nt->n_in++] = (int)id;
+        ir_parse_advance(p);
+    } while (ir_parse_accept(p, TK_COMMA));
+    return ir_parse_expect(p, TK_RPAREN, "',' or ')'");
+}
+
+/* "axes, keepdims": the attributes of an op, for messages. */
+static const char *attr_list(parser *p, unsigned mask) {
+    char *s = ir_alloc(p->scratch, 16 * IR_ATTR_COUNT);
+    size_t used = 0;
+    for (int a = 0; a < IR_ATTR_COUNT; a++)
+        if (mask & (1u << a)) used += (size_t)sprintf(s + used, "%s%s", used ? ", " : "", ir_attr_table[a].name);
+    return s;
+}
+
+/* The attribute named by token t, which op must carry. */
+static bool lookup_attr(parser *p, const ir_token *t, ir_op op, ir_attr_id *out) {
+    unsigned mask = ir_op_table[op].attrs;
+    if (ir_attr_lookup(t->text, out) && (mask & (1u << *out))) return true;
+    const char *names[IR_ATTR_COUNT] = {0};
+    for (int a = 0; a < IR_ATTR_COUNT; a++)
+        if (mask & (1u << a)) names[a] = ir_attr_table[a].name;
+    const char *close = ir_closest(t->text, names, IR_ATTR_COUNT);
+    if (close)
+        ir_parse_error(p, t, "%s has no attribute '%s'; did you mean '%s'?", ir_op_name(op), t->text, close);
+    else if (mask)
+        ir_parse_error(p, t, "%s has no attribute '%s' (its attributes: %s)", ir_op_name(op), t->text,
+                       attr_list(p, mask));
+    else
+        ir_parse_error(p, t, "%s has no attributes", ir_op_name(op));
+    return false;
+}
+
+/* attrs = "[" IDENT "=" value { "," IDENT "=" value } "]"; every attribute of the op, each once. */
+static bool parse_attrs(parser *p, node_text *nt) {
+    unsigned mask = ir_op_table[nt->op].attrs, seen = 0;
+    if (ir_parse_accept(p, TK_LBRACKET)) {
+        do {
+            ir_token t = p->tok;
+            ir_attr_id a;
+            if (t.kind != TK_IDENT) return ir_parse_expected(p, "an attribute name");
+            if (!lookup_attr(p, &t, nt->op, &a)) return false;
+            if (seen & (1u << a)) {
+                ir_parse_error(p, &t, "attribute '%s' is given twice", t.text);
+                return false;
+            }
+            seen |= 1u << a;
+            ir_parse_advance(p);
+            if (!ir_parse_expect(p, TK_EQUALS, "'='")) return false;
+            if (!ir_parse_attr_value(p, a, &nt->attr[a])) return false;
+        } while (ir_parse_accept(p, TK_COMMA));
+        if (!ir_parse_expect(p, TK_RBRACKET, "',' or ']'")) return false;
+    }
+    unsigned missing = mask & ~seen;
+    if (missing) {
+        ir_parse_error(p, &nt->op_tok, "%s needs %s [%s]", ir_op_name(nt->op),
+                       (missing & (missing - 1)) ? "attributes" : "attribute", attr_list(p, missing));
+        return false;
+    }
+    return true;
+}
+
+static bool lookup_op(parser *p, const ir_token *t, ir_op *op) {
+    if (t->kind != TK_IDENT) return ir_parse_expected(p, "an op name");
+    *op = ir_op_lookup(t->text);
+    if (*op != IR_OP_COUNT) return true;
+    const char *names[IR_OP_COUNT];
+    for (int i = 0; i < IR_OP_COUNT; i++) names[i] = ir_op_table[i].name;
+    const char *close = ir_closest(t->text, names, IR_OP_COUNT);
+    if (close)
+        ir_parse_error(p, t, "unknown op '%s'; did you mean '%s'?", t->text, close);
+    else
+        ir_parse_error(p, t, "unknown op '%s'", t->text);
+    return false;
+}
+
+/* node = LOCAL "=" IDENT operands [ attrs ] ":" type [ loc ]  (the id already checked) */
+static bool parse_node_rest(parser *p, graph_state *gs, node_text *nt) {
+    if (!ir_parse_expect(p, TK_EQUALS, "'='")) return false;
+    nt->op_tok = p->tok;
+    if (!lookup_op(p, &nt->op_tok, &nt->op)) return false;
+    ir_parse_advance(p);
+    if (!parse_operands(p, gs, nt) || !parse_attrs(p, nt)) return false;
+    if (!ir_parse_expect(p, TK_COLON, "':' and the node's type")) return false;
+    nt->type_tok = p->tok;
+    if (!ir_parse_type(p, &nt->type)) return false;
+    nt->loc = IR_NO_LOC;
+    if (ir_parse_is_word(p, "loc") && !ir_parse_loc(p, &nt->loc)) return false;
+    return ir_parse_line_end(p);
+}
+
+/* Adds a parsed node and infers its type, reporting at the op name in the text (the node keeps
+ * the location it was written with). A node that uses a failed node is skipped silently. */
+static void add_node(parser *p, graph_state *gs, const node_text *nt) {
+    ir_node *n = ir_graph_add_node(gs->g, nt->op, nt->in, nt->n_in, nt->loc);
+    memcpy(n->attr, nt->attr, sizeof n->attr);
+    bool bad = false;
+    for (int i = 0; i < n->n_in; i++) bad = bad || gs->bad[n->in[i]];
+    push_node(p, gs, n, bad);
+    if (bad) return;
+    n->loc = ir_parse_loc_of(p, &nt->op_tok);
+    int errors = p->d->errors;
+    bool ok = ir_infer(gs->g, n, p->d);
+    n->loc = nt->loc;
+    if (!ok || p->d->errors > errors) {
+        gs->bad[n->id] = true;
+        p->lx.quiet_line = nt->op_tok.line;
+        return;
+    }
+    if (ir_type_equal(&n->type, &nt->type)) return;
+    gs->bad[n->id] = true;
+    if (n->n_in > 0)
+        ir_parse_error(p, &nt->type_tok, "declared type %s but the operands give %s", ir_type_text(&nt->type).s,
+                       ir_type_text(&n->type).s);
+    else
+        ir_parse_error(p, &nt->type_tok, "declared type %s but this %s node is %s", ir_type_text(&nt->type).s,
+                       ir_op_name(n->op), ir_type_text(&n->type).s);
+}
+
+static bool parse_node(parser *p, graph_state *gs) {
+    node_text nt;
+    memset(&nt, 0, sizeof nt);
+    nt.id_tok = p->tok;
+    int64_t id;
+    if (!ir_parse_node_id(&nt.id_tok, &id)) {
+        ir_parse_error(p, &nt.id_tok, "expected a node id like %%3, got %%%s", nt.id_tok.text);
+        return false;
+    }
+    ir_parse_advance(p);
+    if (!check_node_id(p, gs, &nt.id_tok, id)) return false;
+    if (!parse_node_rest(p, gs, &nt)) {
+        add_placeholder(p, gs);
+        return false;
+    }
+    add_node(p, gs, &nt);
+    return true;
+}
+
+/* An output name: a bare name or a string. */
+static bool parse_out_name(parser *p, const char **name) {
+    if (p->tok.kind != TK_IDENT && p->tok.kind != TK_STRING) return ir_parse_expected(p, "an output name");
+    *name = p->tok.text;
+    ir_parse_advance(p);
+    return true;
+}
+
+/* One `name = %id` of a return; k is its position. */
+static bool parse_binding(parser *p, graph_state *gs, int k) {
+    ir_token nt = p->tok;
+    const char *name = NULL;
+    if (!parse_out_name(p, &name)) return false;
+    if (k >= gs->n_outs) {
+        ir_parse_error(p, &nt, "graph @%s has %d output%s; '%s' is not one of them", gs->g->name, gs->n_outs,
+                       gs->n_outs == 1 ? "" : "s", name);
+        return false;
+    }
+    if (strcmp(name, gs->outs[k]) != 0) {
+        ir_parse_error(p, &nt, "output %d of graph @%s is '%s', but return binds '%s' here", k, gs->g->name,
+                       gs->outs[k], name);
+        return false;
+    }
+    if (!ir_parse_expect(p, TK_EQUALS, "'='")) return false;
+    ir_token vt = p->tok;
+    int64_t id;
+    if (vt.kind != TK_LOCAL) return ir_parse_expected(p, "a node id like %3");
+    if (!ir_parse_node_id(&vt, &id) || id >= gs->g->n_nodes) {
+        ir_parse_error(p, &vt, "output '%s' refers to %%%s, which is not a node of graph @%s", name, vt.text,
+                       gs->g->name);
+        return false;
+    }
+    ir_parse_advance(p);
+    ir_graph_add_output(gs->g, name, (int)id);
+    return true;
+}
+
+/* return = "return" [ name "=" LOCAL { "," name "=" LOCAL } ], binding every output in order */
+static bool parse_return(parser *p, graph_state *gs) {
+    ir_token kw = p->tok;
+    ir_parse_advance(p);
+    gs->returned = true;
+    int k = 0;
+    if (!p->tok.line_start && p->tok.kind != TK_EOF) {
+        do {
+            if (!parse_binding(p, gs, k)) return false;
+            k++;
+        } while (ir_parse_accept(p, TK_COMMA));
+    }
+    if (k < gs->n_outs) {
+        ir_parse_error(p, &kw, "return binds %d of the %d outputs of graph @%s; '%s' is missing", k, gs->n_outs,
+                       gs->g->name, gs->outs[k]);
+        return false;
+    }
+    return ir_parse_line_end(p);
+}
+
+/* body = { node } [ return ] "}" — one item per line; a bad line is skipped. */
+static void parse_body(parser *p, graph_state *gs) {
+    while (!ir_parse_too_many_errors(p)) {
+        int line = p->tok.line;
+        bool ok = false;
+        if (ir_parse_accept(p, TK_RBRACE)) {
+            if (!gs->returned && gs->n_outs > 0)
+                ir_parse_error(p, &p->prev, "graph @%s ends without binding its outputs (return %s = %%N, ...)",
+                               gs->g->name, gs->outs[0]);
+            if (!ir_parse_line_end(p)) ir_parse_skip_line(p, line);
+            return;
+        }
+        if (p->tok.kind == TK_EOF) {
+            ir_parse_expected(p, "'}' to close the graph");
+            return;
+        }
+        if (p->tok.line_start && (ir_parse_is_word(p, "param") || ir_parse_is_word(p, "graph"))) {
+            ir_parse_error(p, &p->tok, "expected '}' to close graph @%s before %s", gs->g->name,
+                           ir_parse_describe(p, &p->tok));
+            return;
+        }
+        if (gs->returned)
+            ir_parse_error(p, &p->tok, "expected '}' after return, got %s", ir_parse_describe(p, &p->tok));
+        else if (p->tok.kind == TK_LOCAL)
+            ok = parse_node(p, gs);
+        else if (ir_parse_is_word(p, "return"))
+            ok = parse_return(p, gs);
+        else
+            ir_parse_error(p, &p->tok, "expected a node (%%3 = add(%%1, %%2) : f32[4]), 'return' or '}', got %s",
+                           ir_parse_describe(p, &p->tok));
+        if (!ok) ir_parse_skip_line(p, line);
+    }
+}
+
+/* inputs = "(" [ LOCAL ":" type { "," LOCAL ":" type } ] ")" */
+static bool parse_inputs(parser *p, ir_graph *g) {
+    if (!ir_parse_expect(p, TK_LPAREN, "'('")) return false;
+    if (ir_parse_accept(p, TK_RPAREN)) return true;
+    do {
+        ir_token t = p->tok;
+        int64_t id;
+        ir_type type;
+        if (t.kind != TK_LOCAL) return ir_parse_expected(p, "an input like %x : f32[4]");
+        if (ir_parse_node_id(&t, &id)) {
+            ir_parse_error(p, &t, "graph inputs are named, like %%x; %%%s is a node id", t.text);
+            return false;
+        }
+        for (int i = 0; i < g->n_inputs; i++) {
+            if (strcmp(g->input_names[i], t.text) == 0) {
+                ir_parse_error(p, &t, "graph @%s has two inputs named %%%s", g->name, t.text);
+                return false;
+            }
+        }
+        ir_parse_advance(p);
+        if (!ir_parse_expect(p, TK_COLON, "':' and the input's type") || !ir_parse_type(p, &type)) return false;
+        ir_graph_add_input(g, t.text, type);
+    } while (ir_parse_accept(p, TK_COMMA));
+    return ir_parse_expect(p, TK_RPAREN, "',' or ')'");
+}
+
+/* outputs = "(" [ name { "," name } ] ")" */
+static bool parse_outputs(parser *p, graph_state *gs) {
+    if (!ir_parse_expect(p, TK_LPAREN, "'('")) return false;
+    if (ir_parse_accept(p, TK_RPAREN)) return true;
+    do {
+        ir_token t = p->tok;
+        const char *name = NULL;
+        if (!parse_out_name(p, &name)) return false;
+        for (int i = 0; i < gs->n_outs; i++) {
+            if (strcmp(gs->outs[i], name) == 0) {
+                ir_parse_error(p, &t, "graph @%s has two outputs named '%s'", gs->g->name, name);
+                return false;
+            }
+        }
+        gs->outs = ir_grow(p->scratch, (void *)gs->outs, sizeof *gs->outs, (size_t)gs->n_outs, (size_t)gs->n_outs + 1);
+        gs->outs[gs->n_outs++] = name;
+    } while (ir_parse_accept(p, TK_COMMA));
+    return ir_parse_expect(p, TK_RPAREN, "',' or ')'");
+}
+
+/* graph = "graph" GLOBAL inputs "->" outputs [ loc ] "{" body */
+static bool parse_graph(parser *p) {
+    ir_parse_advance(p);
+    ir_token name = p->tok;
+    if (name.kind != TK_GLOBAL) return ir_parse_expected(p, "a graph name like @infer");
+    if (ir_module_find_graph(p->m, name.text)) {
+        ir_parse_error(p, &name, "graph @%s is defined twice", name.text);
+        return false;
+    }
+    ir_parse_advance(p);
+    graph_state gs;
+    memset(&gs, 0, sizeof gs);
+    gs.g = ir_module_add_graph(p->m, name.text, IR_NO_LOC);
+    if (!parse_inputs(p, gs.g) || !ir_parse_expect(p, TK_ARROW, "'->'") || !parse_outputs(p, &gs)) return false;
+    if (ir_parse_is_word(p, "loc") && !ir_parse_loc(p, &gs.g->loc)) return false;
+    if (!ir_parse_expect(p, TK_LBRACE, "'{'") || !ir_parse_line_end(p)) return false;
+    parse_body(p, &gs);
+    return true;
+}
+
+/* ---- parameters and the module -------------------------------------------------------------- */
+
+/* split = "split" "(" "axis" "=" INT ")" */
+static bool parse_split(parser *p, const ir_type *type, int *axis) {
+    ir_parse_advance(p);
+    if (!ir_parse_expect(p, TK_LPAREN, "'('") || !ir_parse_expect_word(p, "axis") ||
+        !ir_parse_expect(p, TK_EQUALS, "'='"))
+        return false;
+    ir_token t = p->tok;
+    int64_t v;
+    if (!ir_parse_int(p, &v)) return false;
+    if (v < 0 || v >= type->rank) {
+        ir_parse_error(p, &t, "split axis %lld is out of range for %s", (long long)v, ir_type_text(type).s);
+        return false;
+    }
+    *axis = (int)v;
+    return ir_parse_expect(p, TK_RPAREN, "')'");
+}
+
+/* param = "param" GLOBAL ":" type [ "=" init ] [ split ] [ loc ] */
+static bool parse_param(parser *p) {
+    ir_parse_advance(p);
+    ir_token name = p->tok;
+    if (name.kind != TK_GLOBAL) return ir_parse_expected(p, "a parameter name like @w1");
+    if (ir_module_find_param(p->m, name.text) >= 0) {
+        ir_parse_error(p, &name, "parameter @%s is defined twice", name.text);
+        return false;
+    }
+    ir_parse_advance(p);
+    ir_type type;
+    ir_init init = {.kind = IR_INIT_NONE};
+    int split = -1;
+    ir_loc loc = IR_NO_LOC;
+    if (!ir_parse_expect(p, TK_COLON, "':' and the parameter's type") || !ir_parse_type(p, &type)) return false;
+    if (ir_parse_accept(p, TK_EQUALS) && !ir_parse_init(p, &init)) return false;
+    if (ir_parse_is_word(p, "split") && !parse_split(p, &type, &split)) return false;
+    if (ir_parse_is_word(p, "loc") && !ir_parse_loc(p, &loc)) return false;
+    if (!ir_parse_line_end(p)) return false;
+    int i = ir_module_add_param(p->m, name.text, type, init, loc);
+    p->m->params[i].split_axis = split;
+    return true;
+}
+
+/* Skips to the next line that starts a parameter or a graph. */
+static void skip_to_item(parser *p, int line) {
+    while (p->tok.kind != TK_EOF &&
+           !(p->tok.line_start && p->tok.line > line && (ir_parse_is_word(p, "param") || ir_parse_is_word(p, "graph"))))
+        ir_parse_advance(p);
+}
+
+/* module = { param | graph } */
+static void parse_items(parser *p) {
+    while (p->tok.kind != TK_EOF && !ir_parse_too_many_errors(p)) {
+        int line = p->tok.line;
+        bool ok = false;
+        if (ir_parse_is_word(p, "param"))
+            ok = parse_param(p);
+        else if (ir_parse_is_word(p, "graph"))
+            ok = parse_graph(p);
+        else
+            ir_parse_error(p, &p->tok, "expected 'param' or 'graph', got %s", ir_parse_describe(p, &p->tok));
+        if (!ok) skip_to_item(p, line);
+    }
+}
+
+ir_module *ir_parse_module(ir_diag *d, int file) {
+    IR_ASSERT(file >= 0 && file < d->n_sources);
+    parser p;
+    memset(&p, 0, sizeof p);
+    p.d = d;
+    p.file = file;
+    p.first_error = d->errors;
+    p.scratch = ir_arena_create();
+    p.m = ir_module_create();
+    ir_lex_init(&p.lx, d, file, p.scratch);
+    ir_parse_advance(&p);
+    parse_items(&p);
+    if (ir_parse_too_many_errors(&p)) ir_note(d, IR_NO_LOC, "too many errors in %s; stopping", d->sources[file].name);
+    ir_arena_destroy(p.scratch);
+    if (d->errors == p.first_error) return p.m;
+    ir_module_destroy(p.m);
+    return NULL;
+}

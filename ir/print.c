@@ -1,0 +1,335 @@
+/* print.c — the printer of the Graph IR text form (docs/ir.md): one line per parameter and per
+ * node, each node with its source location and its cost (FLOPs, bytes, arithmetic intensity).
+ * parse.c reads it back to the same module, so print(parse(print(m))) is print(m) byte for byte:
+ * anything printed here is either parsed back exactly or is a `#` comment computed from the IR. */
+#include "ir/ir.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Columns where the loc and the cost comment start are aligned within a graph, up to these
+ * widths; a longer line just gets two spaces. */
+enum { MAX_HEAD_WIDTH = 72, MAX_LOC_WIDTH = 48 };
+
+/* A growable string, so that a line can be measured before it is padded. */
+typedef struct strbuf {
+    char *s;
+    size_t len, cap;
+} strbuf;
+
+static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(strbuf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->s ? b->s + b->len : NULL, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    IR_ASSERT(n >= 0);
+    if (b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 256;
+        while (cap < b->len + (size_t)n + 1) cap *= 2;
+        char *s = realloc(b->s, cap);
+        if (!s) ir_internal_error(__FILE__, __LINE__, "out of memory");
+        b->s = s;
+        b->cap = cap;
+        va_start(ap, fmt);
+        vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)n;
+}
+
+static void sb_clear(strbuf *b) {
+    b->len = 0;
+    if (b->s) b->s[0] = 0;
+}
+
+/* ---- names, strings, numbers -------------------------------------------------------------- */
+
+/* A name prints bare when the lexer reads it back as one name token: [A-Za-z_][A-Za-z0-9_.$]*. */
+static bool is_plain_name(const char *s) {
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_')) return false;
+    for (s++; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+              *s == '.' || *s == '$'))
+            return false;
+    return true;
+}
+
+/* "..." with the escapes the lexer decodes: \" \\ \n \t, other control bytes as \xHH. */
+static void sb_string(strbuf *b, const char *s) {
+    sb_printf(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            sb_printf(b, "\\%c", c);
+        else if (c == '\n')
+            sb_printf(b, "\\n");
+        else if (c == '\t')
+            sb_printf(b, "\\t");
+        else if (c < 0x20 || c == 0x7f)
+            sb_printf(b, "\\x%02x", c);
+        else
+            sb_printf(b, "%c", c);
+    }
+    sb_printf(b, "\"");
+}
+
+static void sb_name(strbuf *b, const char *sigil, const char *name) {
+    sb_printf(b, "%s", sigil);
+    if (is_plain_name(name))
+        sb_printf(b, "%s", name);
+    else
+        sb_string(b, name);
+}
+
+/* The shortest %.Ng text that strtod turns back into the same bits (100, not 1e+02, since it is
+ * shorter); inf and nan by name. */
+static void sb_double(strbuf *b, double x) {
+    if (isnan(x)) {
+        sb_printf(b, "%snan", signbit(x) ? "-" : "");
+        return;
+    }
+    if (isinf(x)) {
+        sb_printf(b, "%sinf", x < 0 ? "-" : "");
+        return;
+    }
+    char best[40] = "", buf[40];
+    for (int prec = 17; prec >= 1; prec--) {
+        snprintf(buf, sizeof buf, "%.*g", prec, x);
+        double back = strtod(buf, NULL);
+        if (memcmp(&back, &x, sizeof x) == 0 && (!best[0] || strlen(buf) <= strlen(best))) memcpy(best, buf, sizeof buf);
+    }
+    sb_printf(b, "%s", best);
+}
+
+static void sb_type(strbuf *b, const ir_type *t) {
+    char buf[256];
+    sb_printf(b, "%s", ir_type_str(t, buf, sizeof buf));
+}
+
+static void sb_loc(strbuf *b, ir_loc loc, const ir_diag *d) {
+    if (loc.file < 0) return;
+    sb_printf(b, "loc(");
+    sb_string(b, d && loc.file < d->n_sources ? d->sources[loc.file].name : "?");
+    sb_printf(b, ":%d:%d)", loc.line, loc.col);
+}
+
+/* ---- nodes -------------------------------------------------------------------------------- */
+
+/* INTS markers (attrs.def) print by name so that unresolved IR still reads back. */
+static void sb_attr(strbuf *b, const ir_graph *g, ir_attr_id id, const ir_attr *a) {
+    const ir_module *m = g->module;
+    switch (ir_attr_table[id].kind) {
+    case IR_AK_INT: sb_printf(b, "%lld", (long long)a->v[0]); break;
+    case IR_AK_INTS:
+        if (a->n == -1 || a->n == -2) {
+            sb_printf(b, "%s", a->n == -1 ? "all" : "same");
+            break;
+        }
+        sb_printf(b, "[");
+        for (int i = 0; i < a->n && i < IR_MAX_RANK; i++) sb_printf(b, "%s%lld", i ? "," : "", (long long)a->v[i]);
+        sb_printf(b, "]");
+        break;
+    case IR_AK_BOOL: sb_printf(b, "%s", a->v[0] ? "true" : "false"); break;
+    case IR_AK_FLOAT: sb_double(b, a->f); break;
+    case IR_AK_DTYPE: sb_printf(b, "%s", ir_dtype_name((ir_dtype)a->v[0])); break;
+    case IR_AK_PARAM:
+        if (a->v[0] >= 0 && a->v[0] < m->n_params)
+            sb_name(b, "@", m->params[a->v[0]].name);
+        else
+            sb_printf(b, "@\"?%lld\"", (long long)a->v[0]);
+        break;
+    }
+}
+
+/* %ID = OP(%a, %b) [attr=value, ...] : TYPE */
+static void sb_node_head(strbuf *b, const ir_graph *g, const ir_node *n) {
+    const ir_op_info *info = &ir_op_table[n->op];
+    sb_printf(b, "%%%d = %s(", n->id, info->name);
+    for (int i = 0; i < n->n_in; i++) sb_printf(b, "%s%%%d", i ? ", " : "", n->in[i]);
+    sb_printf(b, ")");
+    const char *sep = " [";
+    for (int a = 0; a < IR_ATTR_COUNT; a++) {
+        if (!(info->attrs & (1u << a))) continue;
+        sb_printf(b, "%s%s=", sep, ir_attr_table[a].name);
+        sb_attr(b, g, (ir_attr_id)a, &n->attr[a]);
+        sep = ", ";
+    }
+    sb_printf(b, "%s : ", info->attrs ? "]" : "");
+    sb_type(b, &n->type);
+}
+
+/* 67.1 MFLOP, 1.81 MB: three significant digits and a decimal prefix. */
+static void sb_scaled(strbuf *b, double x, const char *unit) {
+    static const char *const prefix[] = {"", "k", "M", "G", "T", "P", "E"};
+    int i = 0;
+    while (i < 6 && fabs(x) >= 999.5) {
+        x /= 1000;
+        i++;
+    }
+    sb_printf(b, "%.3g %s%s", x, prefix[i], unit);
+}
+
+/* # FLOPS  read BYTES  write BYTES  AI flops/byte (arithmetic intensity over all bytes moved) */
+static void sb_cost(strbuf *b, const ir_graph *g, const ir_node *n) {
+    ir_cost c = ir_node_cost(g, n);
+    double bytes = c.bytes_read + c.bytes_written;
+    sb_printf(b, "# ");
+    sb_scaled(b, c.flops, "FLOP");
+    sb_printf(b, "  read ");
+    sb_scaled(b, c.bytes_read, "B");
+    sb_printf(b, "  write ");
+    sb_scaled(b, c.bytes_written, "B");
+    sb_printf(b, "  AI %.3g", bytes > 0 ? c.flops / bytes : 0.0);
+}
+
+static void pad_to(FILE *out, size_t len, size_t width) {
+    for (; len < width; len++) fputc(' ', out);
+}
+
+/* ---- graphs and modules ------------------------------------------------------------------- */
+
+/* graph @NAME(%in : TYPE, ...) -> (out, ...) [loc] { */
+static void print_graph_header(FILE *out, strbuf *b, const ir_graph *g, const ir_diag *d) {
+    sb_clear(b);
+    sb_name(b, "graph @", g->name);
+    sb_printf(b, "(");
+    for (int i = 0; i < g->n_inputs; i++) {
+        sb_name(b, i ? ", %" : "%", g->input_names[i]);
+        sb_printf(b, " : ");
+        sb_type(b, &g->input_types[i]);
+    }
+    sb_printf(b, ") -> (");
+    for (int i = 0; i < g->n_outputs; i++) sb_name(b, i ? ", " : "", g->output_names[i]);
+    sb_printf(b, ")");
+    if (g->loc.file >= 0) {
+        sb_printf(b, " ");
+        sb_loc(b, g->loc, d);
+    }
+    fprintf(out, "%s {\n", b->s);
+}
+
+/* The widths that align the loc and cost columns of a graph's node lines. */
+static void node_columns(strbuf *b, const ir_graph *g, const ir_diag *d, size_t *head_w, size_t *loc_w) {
+    *head_w = *loc_w = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        sb_clear(b);
+        sb_node_head(b, g, g->nodes[i]);
+        if (b->len <= MAX_HEAD_WIDTH && b->len > *head_w) *head_w = b->len;
+        sb_clear(b);
+        sb_loc(b, g->nodes[i]->loc, d);
+        if (b->len <= MAX_LOC_WIDTH && b->len > *loc_w) *loc_w = b->len;
+    }
+}
+
+static void print_graph_body(FILE *out, strbuf *b, const ir_graph *g, const ir_diag *d) {
+    size_t head_w, loc_w;
+    node_columns(b, g, d, &head_w, &loc_w);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = g->nodes[i];
+        sb_clear(b);
+        sb_node_head(b, g, n);
+        fprintf(out, "  %s", b->s);
+        pad_to(out, b->len, head_w);
+        sb_clear(b);
+        sb_loc(b, n->loc, d);
+        if (loc_w > 0 || b->len > 0) {
+            fprintf(out, "  %s", b->len ? b->s : "");
+            pad_to(out, b->len, loc_w);
+        }
+        sb_clear(b);
+        sb_cost(b, g, n);
+        fprintf(out, "  %s\n", b->s);
+    }
+    sb_clear(b);
+    sb_printf(b, "  return");
+    for (int i = 0; i < g->n_outputs; i++) {
+        sb_name(b, i ? ", " : " ", g->output_names[i]);
+        sb_printf(b, " = %%%d", g->output_nodes[i]);
+    }
+    fprintf(out, "%s\n}\n", b->s);
+}
+
+static void print_graph(FILE *out, strbuf *b, const ir_graph *g, const ir_diag *d) {
+    print_graph_header(out, b, g, d);
+    print_graph_body(out, b, g, d);
+}
+
+void ir_print_graph(FILE *out, const ir_graph *g, const ir_diag *d) {
+    strbuf b = {0};
+    print_graph(out, &b, g, d);
+    free(b.s);
+}
+
+/* = zeros() | ones() | full(v) | normal(std=v) | uniform(lo, hi) | glorot() | he() | load(..) */
+static void sb_init(strbuf *b, const ir_init *init) {
+    static const char *const names[] = {
+        [IR_INIT_ZEROS] = "zeros", [IR_INIT_ONES] = "ones",     [IR_INIT_FULL] = "full", [IR_INIT_NORMAL] = "normal",
+        [IR_INIT_UNIFORM] = "uniform", [IR_INIT_GLOROT] = "glorot", [IR_INIT_HE] = "he",  [IR_INIT_LOAD] = "load",
+    };
+    if (init->kind == IR_INIT_NONE || (unsigned)init->kind >= sizeof names / sizeof names[0]) return;
+    sb_printf(b, " = %s(", names[init->kind]);
+    if (init->kind == IR_INIT_FULL || init->kind == IR_INIT_UNIFORM) sb_double(b, init->a);
+    if (init->kind == IR_INIT_NORMAL) {
+        sb_printf(b, "std=");
+        sb_double(b, init->a);
+    }
+    if (init->kind == IR_INIT_UNIFORM) {
+        sb_printf(b, ", ");
+        sb_double(b, init->b);
+    }
+    if (init->kind == IR_INIT_LOAD) {
+        sb_string(b, init->path ? init->path : "");
+        if (init->key) {
+            sb_printf(b, ", ");
+            sb_string(b, init->key);
+        }
+    }
+    sb_printf(b, ")");
+}
+
+/* param @NAME : TYPE [= init] [split(axis=k)] */
+static void sb_param_head(strbuf *b, const ir_param *p) {
+    sb_name(b, "param @", p->name);
+    sb_printf(b, " : ");
+    sb_type(b, &p->type);
+    sb_init(b, &p->init);
+    if (p->split_axis >= 0) sb_printf(b, " split(axis=%d)", p->split_axis);
+}
+
+static void print_params(FILE *out, strbuf *b, const ir_module *m, const ir_diag *d) {
+    size_t head_w = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        sb_clear(b);
+        sb_param_head(b, &m->params[i]);
+        if (b->len <= MAX_HEAD_WIDTH && b->len > head_w) head_w = b->len;
+    }
+    for (int i = 0; i < m->n_params; i++) {
+        const ir_param *p = &m->params[i];
+        sb_clear(b);
+        sb_param_head(b, p);
+        fputs(b->s, out);
+        if (p->loc.file >= 0) {
+            pad_to(out, b->len, head_w);
+            sb_clear(b);
+            sb_loc(b, p->loc, d);
+            fprintf(out, "  %s", b->s);
+        }
+        fputc('\n', out);
+    }
+}
+
+void ir_print_module(FILE *out, const ir_module *m, const ir_diag *d) {
+    strbuf b = {0};
+    fputs("# tfc graph IR\n", out);
+    if (m->n_params > 0) {
+        fputc('\n', out);
+        print_params(out, &b, m, d);
+    }
+    for (int i = 0; i < m->n_graphs; i++) {
+        fputc('\n', out);
+        print_graph(out, &b, m->graphs[i], d);
+    }
+    free(b.s);
+}

@@ -1,0 +1,38 @@
+#!/bin/sh
+# check.sh TFC FILECHECK FILE — runs one golden test of the Graph IR text form (tests/ir.cmake):
+#   NAME.tgir      `tfc opt FILE` succeeds, its output matches the file's CHECK lines, and
+#                  `tfc opt` on that output gives it back byte for byte;
+#   NAME.dot.tgir  `tfc dump FILE --format dot` succeeds and matches (and `dot` accepts it, if installed);
+#   NAME.bad.tgir  `tfc opt FILE` exits with status 1 and its stderr matches the CHECK lines.
+set -u
+tfc=$1 filecheck=$2 file=$3
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+case $file in
+*.bad.tgir)
+    "$tfc" opt "$file" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if [ "$rc" -ne 1 ]; then
+        echo "check.sh: tfc opt $file: expected exit status 1, got $rc"
+        cat "$tmp/err"
+        exit 1
+    fi
+    "$filecheck" --dump-input=fail "$file" <"$tmp/err"
+    ;;
+*.dot.tgir)
+    "$tfc" dump "$file" --stage graph --format dot >"$tmp/out" || exit 1
+    "$filecheck" --dump-input=fail "$file" <"$tmp/out" || exit 1
+    if command -v dot >/dev/null 2>&1; then dot -Tsvg "$tmp/out" >/dev/null || exit 1; fi
+    ;;
+*)
+    "$tfc" opt "$file" >"$tmp/a.tgir" || exit 1
+    "$filecheck" --dump-input=fail "$file" <"$tmp/a.tgir" || exit 1
+    "$tfc" opt "$tmp/a.tgir" >"$tmp/b.tgir" || exit 1
+    if ! cmp -s "$tmp/a.tgir" "$tmp/b.tgir"; then
+        echo "check.sh: printing the printed IR of $file again changed it:"
+        diff "$tmp/a.tgir" "$tmp/b.tgir"
+        exit 1
+    fi
+    ;;
+esac
