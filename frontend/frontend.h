@@ -19,9 +19,12 @@ typedef struct fe_options {
 /* Parses, checks and lowers the source registered in d as `file` into a module. Reports every
  * error it can find (several per run where the parser recovers) and returns NULL if any. */
 ir_module *fe_compile(ir_diag *d, int file, const fe_options *opt);
-/* Like fe_compile, but lowers only graph `only_graph` (and every parameter); errors in other
- * graphs' bodies are not reported. Lets a user run `infer` of a module whose `train` graph uses
- * something not supported yet. */
+
+/* As fe_compile, but lowers only the graph named only_graph (with all parameters): errors in
+ * the module's other graph bodies (a `minimize` that is not supported yet, say) are neither
+ * looked for nor reported; syntax errors and module-level errors always are. An unknown
+ * graph name is an error. Lets `tfc run --graph infer` use a module whose `train` graph
+ * cannot be compiled yet. */
 ir_module *fe_compile_partial(ir_diag *d, int file, const fe_options *opt, const char *only_graph);
 
 #endif
