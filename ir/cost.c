@@ -52,14 +52,9 @@ ir_cost cost_elementwise(const ir_graph *g, const ir_node *n) {
     return c;
 }
 
-/* flops = input elements × flops_per_elem (for mse, its two operands broadcast together). */
-ir_cost cost_reduce(const ir_graph *g, const ir_node *n) {
-    ir_cost c;
-    c.flops = visited_elems(g, n) * ir_op_table[n->op].flops_per_elem;
-    c.bytes_read = operand_bytes(g, n);
-    c.bytes_written = type_bytes(&n->type);
-    return c;
-}
+/* flops = input elements × flops_per_elem (for mse, its two operands broadcast together): the
+ * elementwise rule, since visited_elems already counts the largest operand. */
+ir_cost cost_reduce(const ir_graph *g, const ir_node *n) { return cost_elementwise(g, n); }
 
 /* 2·batch·M·N·K = 2 × (output elements) × K, one multiply and one add per term. */
 ir_cost cost_matmul(const ir_graph *g, const ir_node *n) {

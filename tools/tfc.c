@@ -19,6 +19,22 @@ static ir_module only_graph(const ir_module *m, ir_graph **g) {
     return view;
 }
 
+/* Prints the module as text (only --graph's graph when given, with every parameter, so that the
+ * output parses back), or one graph as Graphviz. */
+static int print_ir(const cli_options *o, cli_model *m, bool dot) {
+    ir_graph *g = (o->graph || dot) ? cli_pick_graph(o, m) : NULL;
+    if ((o->graph || dot) && !g) return CLI_USER_ERROR;
+    if (dot) {
+        ir_print_dot(stdout, g, &m->diag);
+    } else if (g) {
+        ir_module view = only_graph(m->module, &g);
+        ir_print_module(stdout, &view, &m->diag);
+    } else {
+        ir_print_module(stdout, m->module, &m->diag);
+    }
+    return CLI_OK;
+}
+
 int cli_dump(const cli_options *o) {
     const char *stage = o->stage ? o->stage : "graph";
     const char *format = o->format ? o->format : "text";
@@ -32,20 +48,7 @@ int cli_dump(const cli_options *o) {
     }
     cli_model m;
     int rc = cli_load_model(o, &m);
-    if (rc == CLI_OK) {
-        bool dot = strcmp(format, "dot") == 0;
-        ir_graph *g = (o->graph || dot) ? cli_pick_graph(o, &m) : NULL;
-        if ((o->graph || dot) && !g) {
-            rc = CLI_USER_ERROR;
-        } else if (dot) {
-            ir_print_dot(stdout, g, &m.diag);
-        } else if (g) {
-            ir_module view = only_graph(m.module, &g);
-            ir_print_module(stdout, &view, &m.diag);
-        } else {
-            ir_print_module(stdout, m.module, &m.diag);
-        }
-    }
+    if (rc == CLI_OK) rc = print_ir(o, &m, strcmp(format, "dot") == 0);
     cli_model_free(&m);
     return rc;
 }
@@ -58,17 +61,7 @@ int cli_opt(const cli_options *o) {
     }
     cli_model m;
     int rc = cli_load_model(o, &m);
-    if (rc == CLI_OK) {
-        ir_graph *g = o->graph ? cli_pick_graph(o, &m) : NULL;
-        if (o->graph && !g) {
-            rc = CLI_USER_ERROR;
-        } else if (g) {
-            ir_module view = only_graph(m.module, &g);
-            ir_print_module(stdout, &view, &m.diag);
-        } else {
-            ir_print_module(stdout, m.module, &m.diag);
-        }
-    }
+    if (rc == CLI_OK) rc = print_ir(o, &m, false);
     cli_model_free(&m);
     return rc;
 }

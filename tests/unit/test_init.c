@@ -11,18 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        checks++;                                                                          \
-        if (!(cond)) {                                                                     \
-            failures++;                                                                    \
-            printf("%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);              \
-            printf(__VA_ARGS__);                                                           \
-            printf("\n");                                                                  \
-        }                                                                                  \
-    } while (0)
+#include "tests/unit/check.h"
 
 /* One parameter, its value, and what the diagnostics said. */
 typedef struct init_run {

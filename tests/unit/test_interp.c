@@ -9,18 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        checks++;                                                                          \
-        if (!(cond)) {                                                                     \
-            failures++;                                                                    \
-            printf("%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);              \
-            printf(__VA_ARGS__);                                                           \
-            printf("\n");                                                                  \
-        }                                                                                  \
-    } while (0)
+#include "tests/unit/check.h"
 
 static ir_type ty(ir_dtype dt, int rank, ...) {
     ir_type t = {dt, rank, {0}};
