@@ -59,7 +59,11 @@ ir_cost cost_reduce(const ir_graph *g, const ir_node *n) { return cost_elementwi
 /* 2·batch·M·N·K = 2 × (output elements) × K, one multiply and one add per term. */
 ir_cost cost_matmul(const ir_graph *g, const ir_node *n) {
     const ir_type *a = &ir_operand(g, n, 0)->type;
-    double k = a->rank >= 1 ? (double)a->dims[a->rank - 1] : 0;
+    const ir_attr *perm = &n->attr[IR_ATTR_PERM_A];
+    /* K is the last axis of a as the product sees it: through PERM_A when a transpose was absorbed. */
+    int last = a->rank - 1;
+    int k_axis = perm->n == a->rank && last >= 0 ? (int)perm->v[last] : last;
+    double k = k_axis >= 0 && k_axis < a->rank ? (double)a->dims[k_axis] : 0;
     ir_cost c;
     c.flops = 2 * type_elems(&n->type) * k;
     c.bytes_read = operand_bytes(g, n);

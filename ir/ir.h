@@ -200,7 +200,33 @@ typedef struct ir_node {
     ir_type type;
     ir_loc loc;
     ir_attr attr[IR_ATTR_COUNT];
+    int group;                /* fusion group (index in graph->groups), -1: none */
+    int64_t offset;           /* memory plan: byte offset in the arena; IR_NOT_PLANNED otherwise */
+    bool dead;                /* marked for removal by ir_graph_cleanup */
 } ir_node;
+
+/* Where a value lives after memory planning (ir_node.offset). */
+#define IR_NOT_PLANNED ((int64_t)-1)   /* not planned yet, or needs no buffer (leaf, value inside a group) */
+#define IR_EXTERNAL ((int64_t)-2)      /* the caller's memory: graph input, parameter or graph output */
+#define IR_ALIAS ((int64_t)-3)         /* a view of its operand's buffer (reshape) */
+
+/* A fusion group: the nodes that become one kernel. Its nodes are contiguous in the node
+ * array (ir_graph_cleanup keeps them so) and the group is convex: no path leaves it and comes
+ * back. Values used outside the group (or graph outputs) are its outputs; there may be several. */
+typedef enum {
+    IR_FUSION_LOOP,           /* elementwise and movement ops over one index space */
+    IR_FUSION_REDUCE,         /* reductions with their elementwise producers and consumers (row-wise) */
+    IR_FUSION_CONTRACTION,    /* matmul or conv2d with its elementwise epilogue */
+    IR_FUSION_KIND_COUNT
+} ir_fusion_kind;
+
+typedef struct ir_group {
+    const char *name;         /* kernel name that says what it is: fused_matmul_bias_gelu_128x3072x768 */
+    ir_fusion_kind kind;
+} ir_group;
+
+const char *ir_fusion_kind_name(ir_fusion_kind k);   /* "loop" "reduce" "contraction" */
+bool ir_fusion_kind_lookup(const char *name, ir_fusion_kind *out);
 
 typedef struct ir_module ir_module;
 
@@ -216,6 +242,9 @@ typedef struct ir_graph {
     int n_outputs;
     const char **output_names;
     int *output_nodes;        /* node id of each output */
+    int n_groups, cap_groups;
+    ir_group *groups;         /* fusion groups (empty before fusion) */
+    bool planned;             /* the memory plan has run: every materialized value has an offset */
 } ir_graph;
 
 struct ir_module {
@@ -238,6 +267,76 @@ void ir_graph_add_output(ir_graph *g, const char *name, int node_id);
 /* Appends a node with the given operands and all attributes zero; type is left for ir_infer. */
 ir_node *ir_graph_add_node(ir_graph *g, ir_op op, const int *in, int n_in, ir_loc loc);
 static inline ir_node *ir_operand(const ir_graph *g, const ir_node *n, int i) { return g->nodes[n->in[i]]; }
+/* Appends a fusion group; returns its index. */
+int ir_graph_add_group(ir_graph *g, const char *name, ir_fusion_kind kind);
+
+/* ---- ir/rewrite.c: graph rewriting for passes ------------------------------------------ */
+
+/* Appends a copy of n (operands, attributes, type, location; no group, not planned). */
+ir_node *ir_graph_clone_node(ir_graph *g, const ir_node *n);
+/* Makes every use of node `from` (operands and graph outputs) use node `to` instead. New nodes
+ * may be appended after their users: ir_graph_cleanup restores the order. */
+void ir_graph_replace_uses(ir_graph *g, int from, int to);
+/* Number of uses of each node (operand slots plus graph outputs), in a caller-freed array. */
+int *ir_graph_use_counts(const ir_graph *g);
+/* Restores the invariants after a rewrite: drops nodes marked dead, orders nodes
+ * topologically (keeping the existing order where it can, and each fusion group contiguous),
+ * renumbers ids and operands, drops groups left empty. Returns false (after reporting an
+ * internal error) if the graph has a cycle or a dead node is still used. */
+bool ir_graph_cleanup(ir_graph *g, ir_diag *d);
+/* Marks every node no output depends on as dead (inputs and params are kept). Returns how many. */
+int ir_graph_mark_unused(ir_graph *g);
+
+/* ---- ir/schedule.c: the kernels of a graph ------------------------------------------------ */
+
+/* One kernel: a fusion group, or one node outside any group that computes something. */
+typedef struct ir_kernel {
+    const char *name;         /* the group's name, or "<op>_<dims>" for a lone node (arena-owned) */
+    int group;                /* -1: a lone node */
+    int first, count;         /* its nodes: ids [first, first + count) (groups are contiguous) */
+    ir_cost cost;             /* flops of its nodes; bytes read from values made outside it;
+                                 bytes written of its values used outside it or graph outputs */
+} ir_kernel;
+
+/* Not a kernel: inputs, params, scalar constants, and views (reshape aliases its operand). */
+bool ir_node_is_free(const ir_node *n);
+/* The kernels of g in execution order; returns the count, *out is malloc'd (caller frees). */
+int ir_graph_kernels(const ir_graph *g, ir_kernel **out);
+/* True when node n's value is read outside its own group (or by any node if ungrouped), or is
+ * a graph output: it must be materialized in memory. */
+bool ir_node_escapes(const ir_graph *g, const ir_node *n);
+
+/* ---- ir/plan_info.c: what a memory plan means (liveness), shared by the plan and the verifier */
+
+/* Where a node's value must live once the graph is planned (ir_node.offset). */
+typedef enum {
+    IR_PLACE_NONE,            /* IR_NOT_PLANNED: a scalar constant, or a value that stays inside its group */
+    IR_PLACE_EXTERNAL,        /* IR_EXTERNAL: graph input, parameter or graph output */
+    IR_PLACE_ALIAS,           /* IR_ALIAS: a reshape outside any group, a view of its operand */
+    IR_PLACE_ARENA,           /* an offset >= 0: a materialized intermediate */
+} ir_placement;
+
+/* Liveness over kernels, numbered in ir_graph_kernels order. Arrays are indexed by node id. */
+typedef struct ir_liveness {
+    int n_nodes, n_kernels;
+    ir_placement *place;
+    int *kernel;              /* the kernel that computes the node (its group's), -1: free and lone */
+    int *root;                /* whose buffer holds the value: the node itself, or an alias's source */
+    int *last;                /* IR_PLACE_ARENA values: the last kernel reading it (n_kernels: the
+                                 caller, through an output view); the first is kernel[id] */
+} ir_liveness;
+
+/* Computes placements and live ranges (needs contiguous groups); free with ir_liveness_free. */
+void ir_liveness_compute(const ir_graph *g, ir_liveness *l);
+void ir_liveness_free(ir_liveness *l);
+/* True when `out` may take the buffer of `in`, which dies in the kernel that computes `out`:
+ * an elementwise loop kernel that reads every element of `in` only at the index it writes. */
+bool ir_liveness_in_place_ok(const ir_graph *g, const ir_liveness *l, int out, int in);
+int64_t ir_node_bytes(const ir_node *n);              /* elements × dtype size */
+/* Arena size: max(offset + bytes) over planned values, rounded up to 64; 0 before planning. */
+int64_t ir_graph_arena_bytes(const ir_graph *g);
+/* Sum of the sizes of every value with an arena offset, as if nothing were reused. */
+int64_t ir_graph_naive_bytes(const ir_graph *g);
 
 /* ---- ir/shape.c: shape and dtype inference ---------------------------------------------- */
 
@@ -283,6 +382,14 @@ void ir_print_graph(FILE *out, const ir_graph *g, const ir_diag *d);
 /* Parses text registered in d as file `file`; NULL after reporting errors. */
 ir_module *ir_parse_module(ir_diag *d, int file);
 void ir_print_dot(FILE *out, const ir_graph *g, const ir_diag *d);
+/* "51.4 M" + unit: three significant digits and a decimal prefix, as every dump writes numbers. */
+ir_text ir_quantity_text(double x, const char *unit);
+/* "51.4 MFLOP  read 1.81 MB  write 131 kB  AI 26.5": the cost annotation of the dumps. */
+ir_text ir_cost_text(ir_cost c);
+/* The graph's kernels and memory plan as one JSON object (ir/print_json.c). */
+void ir_print_json(FILE *out, const ir_graph *g, const ir_diag *d);
+/* The DOT drawing rendered to SVG by Graphviz's `dot`; reports and returns false without it. */
+bool ir_render_svg(FILE *out, const ir_graph *g, ir_diag *d);
 
 /* ---- ir/interp.c and ir/kernels_*.c: the reference interpreter -------------------------- */
 

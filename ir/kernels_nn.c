@@ -61,7 +61,24 @@ static void matmul_block_i64(const matmul_dims *s, const ir_tensor *a, int64_t a
     }
 }
 
-bool interp_matmul(const ir_node *n, const ir_tensor *in, ir_tensor *out, ir_diag *d) {
+/* PERM_A / PERM_B: the operand is read through transpose(operand, perm). The transposed copy
+ * is made by the transpose kernel itself, so both ops share one definition of a permutation. */
+static bool matmul_operand(const ir_node *n, ir_attr_id id, const ir_tensor *x, ir_tensor *copy, ir_diag *d) {
+    const ir_attr *perm = &n->attr[id];
+    if (perm->n == 0) return true;
+    IR_ASSERT(perm->n == x->type.rank);
+    ir_node t = {.op = IR_OP_TRANSPOSE, .loc = n->loc};
+    t.attr[IR_ATTR_PERM] = *perm;
+    ir_type type = x->type;
+    for (int i = 0; i < perm->n; i++) type.dims[i] = x->type.dims[perm->v[i]];
+    if (!ir_tensor_alloc(copy, &type)) {
+        ir_error(d, n->loc, "matmul: out of memory transposing an operand to %s", ir_type_text(&type).s);
+        return false;
+    }
+    return interp_transpose(&t, x, copy, d);
+}
+
+static bool matmul_dense(const ir_node *n, const ir_tensor *in, ir_tensor *out, ir_diag *d) {
     matmul_dims s = matmul_shape(&in[0].type, &in[1].type, &out->type);
     bool as_float = ir_dtype_is_float(out->type.dtype);
     double *a = NULL, *b = NULL, *acc = NULL;
@@ -85,6 +102,18 @@ bool interp_matmul(const ir_node *n, const ir_tensor *in, ir_tensor *out, ir_dia
     free(b);
     free(acc);
     return true;
+}
+
+bool interp_matmul(const ir_node *n, const ir_tensor *in, ir_tensor *out, ir_diag *d) {
+    ir_tensor seen[2] = {in[0], in[1]}, copies[2] = {{.data = NULL}, {.data = NULL}};
+    bool ok = matmul_operand(n, IR_ATTR_PERM_A, &in[0], &copies[0], d) &&
+              matmul_operand(n, IR_ATTR_PERM_B, &in[1], &copies[1], d);
+    for (int i = 0; ok && i < 2; i++)
+        if (copies[i].data) seen[i] = copies[i];
+    ok = ok && matmul_dense(n, seen, out, d);
+    ir_tensor_free(&copies[0]);
+    ir_tensor_free(&copies[1]);
+    return ok;
 }
 
 /* ---- conv2d and pooling -------------------------------------------------------------------- */

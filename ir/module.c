@@ -90,6 +90,8 @@ ir_node *ir_graph_add_node(ir_graph *g, ir_op op, const int *in, int n_in, ir_lo
     n->op = op;
     n->id = g->n_nodes;
     n->loc = loc;
+    n->group = -1;
+    n->offset = IR_NOT_PLANNED;
     n->n_in = n_in;
     if (n_in > 0) {
         n->in = ir_alloc(a, sizeof *n->in * (size_t)n_in);
@@ -97,4 +99,32 @@ ir_node *ir_graph_add_node(ir_graph *g, ir_op op, const int *in, int n_in, ir_lo
     }
     g->nodes[g->n_nodes++] = n;
     return n;
+}
+
+int ir_graph_add_group(ir_graph *g, const char *name, ir_fusion_kind kind) {
+    ir_arena *a = g->module->arena;
+    if (g->n_groups == g->cap_groups) {
+        int cap = g->cap_groups ? 2 * g->cap_groups : 8;
+        g->groups = ir_grow(a, g->groups, sizeof *g->groups, (size_t)g->n_groups, (size_t)cap);
+        g->cap_groups = cap;
+    }
+    g->groups[g->n_groups] = (ir_group){ir_strdup(a, name), kind};
+    return g->n_groups++;
+}
+
+static const char *const fusion_kind_names[IR_FUSION_KIND_COUNT] = {
+    [IR_FUSION_LOOP] = "loop", [IR_FUSION_REDUCE] = "reduce", [IR_FUSION_CONTRACTION] = "contraction"};
+
+const char *ir_fusion_kind_name(ir_fusion_kind k) {
+    return (unsigned)k < IR_FUSION_KIND_COUNT ? fusion_kind_names[k] : "?";
+}
+
+bool ir_fusion_kind_lookup(const char *name, ir_fusion_kind *out) {
+    for (int i = 0; i < IR_FUSION_KIND_COUNT; i++) {
+        if (strcmp(fusion_kind_names[i], name) == 0) {
+            *out = (ir_fusion_kind)i;
+            return true;
+        }
+    }
+    return false;
 }

@@ -1,7 +1,7 @@
 /* parse.c — the parser of the Graph IR text form (docs/ir.md): recursive descent over the tokens
- * of parse_lex.c that rebuilds the module through the ir_module_ and ir_graph_ API and re-runs
- * shape inference on every node, so a hand-written file is checked like a lowered one. Errors
- * point at the text itself; the parser recovers at the next line. Values: parse_value.c. */
+ * of parse_lex.c that rebuilds the module (fusion groups and memory placements included) through
+ * the ir_module_ and ir_graph_ API and re-runs shape inference on every node, so a hand-written
+ * file is checked like a lowered one. Errors point at the text; recovery is at the next line. */
 #include "ir/parse.h"
 
 #include <stdlib.h>
@@ -12,8 +12,11 @@ enum {
     MAX_ID_GAP = 1024,      /* a skipped id is filled with placeholders up to this many */
 };
 
-/* Per graph: which nodes failed (their users are skipped without more errors) and the output
- * names of the header, which `return` must bind in order. */
+/* Largest arena offset accepted: far above any real plan, low enough that offset + size fits. */
+#define MAX_ARENA_OFFSET ((int64_t)1 << 52)
+
+/* Per graph: which nodes failed (their users are skipped without more errors), the output
+ * names of the header, which `return` must bind in order, and the kernel block being read. */
 typedef struct graph_state {
     ir_graph *g;
     bool *bad;
@@ -21,6 +24,12 @@ typedef struct graph_state {
     const char **outs;
     int n_outs;
     bool returned;
+    int *input_node;          /* the input() node of each graph input so far, -1: none */
+    bool in_kernel;           /* between `kernel @name (kind) {` and its `}` */
+    int kernel;               /* its group index; -1 when its header was bad */
+    int kernel_lines;         /* node lines in it so far */
+    ir_token kernel_tok;      /* its `kernel` word, where an empty block is reported */
+    const char *kernel_name;
 } graph_state;
 
 /* A node line as written, before it becomes a node. */
@@ -31,12 +40,16 @@ typedef struct node_text {
     int n_in;
     ir_attr attr[IR_ATTR_COUNT];
     ir_type type;
+    bool placed;              /* a placement was written: the graph is planned */
+    int64_t offset;
     ir_loc loc;
 } node_text;
 
 /* ---- graphs ------------------------------------------------------------------------------- */
 
+/* Records a new node; inside a kernel block it joins that block's group. */
 static void push_node(parser *p, graph_state *gs, ir_node *n, bool bad) {
+    if (gs->in_kernel && gs->kernel >= 0) n->group = gs->kernel;
     if (n->id >= gs->cap_bad) {
         int cap = gs->cap_bad ? 2 * gs->cap_bad : 64;
         gs->bad = ir_grow(p->scratch, gs->bad, sizeof *gs->bad, (size_t)gs->cap_bad, (size_t)cap);
@@ -126,9 +139,10 @@ static bool lookup_attr(parser *p, const ir_token *t, ir_op op, ir_attr_id *out)
     return false;
 }
 
-/* attrs = "[" IDENT "=" value { "," IDENT "=" value } "]"; every attribute of the op, each once. */
+/* attrs = "[" IDENT "=" value { "," IDENT "=" value } "]"; attributes of the op, each at most
+ * once. A missing one is all zero (the printer leaves out empty lists: matmul's perm_a=[]). */
 static bool parse_attrs(parser *p, node_text *nt) {
-    unsigned mask = ir_op_table[nt->op].attrs, seen = 0;
+    unsigned seen = 0;
     if (ir_parse_accept(p, TK_LBRACKET)) {
         do {
             ir_token t = p->tok;
@@ -145,12 +159,6 @@ static bool parse_attrs(parser *p, node_text *nt) {
             if (!ir_parse_attr_value(p, a, &nt->attr[a])) return false;
         } while (ir_parse_accept(p, TK_COMMA));
         if (!ir_parse_expect(p, TK_RBRACKET, "',' or ']'")) return false;
-    }
-    unsigned missing = mask & ~seen;
-    if (missing) {
-        ir_parse_error(p, &nt->op_tok, "%s needs %s [%s]", ir_op_name(nt->op),
-                       (missing & (missing - 1)) ? "attributes" : "attribute", attr_list(p, missing));
-        return false;
     }
     return true;
 }
@@ -169,7 +177,36 @@ static bool lookup_op(parser *p, const ir_token *t, ir_op *op) {
     return false;
 }
 
-/* node = LOCAL "=" IDENT operands [ attrs ] ":" type [ loc ]  (the id already checked) */
+/* placement = "@arena" "+" INT | "@external" | "@alias"  (written by the memory plan) */
+static bool parse_placement(parser *p, node_text *nt) {
+    ir_token t = p->tok;
+    ir_parse_advance(p);
+    nt->placed = true;
+    if (strcmp(t.text, "external") == 0 || strcmp(t.text, "alias") == 0) {
+        nt->offset = t.text[0] == 'e' ? IR_EXTERNAL : IR_ALIAS;
+        return true;
+    }
+    if (strcmp(t.text, "arena") != 0) {
+        const char *names[] = {"arena", "external", "alias"};
+        const char *close = ir_closest(t.text, names, 3);
+        if (close)
+            ir_parse_error(p, &t, "unknown placement '@%s'; did you mean '@%s'?", t.text, close);
+        else
+            ir_parse_error(p, &t, "unknown placement '@%s' (expected @arena+OFFSET, @external or @alias)", t.text);
+        return false;
+    }
+    if (!ir_parse_expect(p, TK_PLUS, "'+' and a byte offset, like @arena+4096")) return false;
+    ir_token at = p->tok;
+    if (at.kind != TK_NUMBER) return ir_parse_expected(p, "a byte offset, like @arena+4096");
+    if (!ir_parse_int(p, &nt->offset)) return false;
+    if (nt->offset > MAX_ARENA_OFFSET) {
+        ir_parse_error(p, &at, "arena offset %s is too large (at most 2^52)", at.text);
+        return false;
+    }
+    return true;
+}
+
+/* node = LOCAL "=" IDENT operands [ attrs ] ":" type [ placement ] [ loc ]  (the id already checked) */
 static bool parse_node_rest(parser *p, graph_state *gs, node_text *nt) {
     if (!ir_parse_expect(p, TK_EQUALS, "'='")) return false;
     nt->op_tok = p->tok;
@@ -179,6 +216,7 @@ static bool parse_node_rest(parser *p, graph_state *gs, node_text *nt) {
     if (!ir_parse_expect(p, TK_COLON, "':' and the node's type")) return false;
     nt->type_tok = p->tok;
     if (!ir_parse_type(p, &nt->type)) return false;
+    if (p->tok.kind == TK_GLOBAL && !p->tok.line_start && !parse_placement(p, nt)) return false;
     nt->loc = IR_NO_LOC;
     if (ir_parse_is_word(p, "loc") && !ir_parse_loc(p, &nt->loc)) return false;
     return ir_parse_line_end(p);
@@ -186,9 +224,31 @@ static bool parse_node_rest(parser *p, graph_state *gs, node_text *nt) {
 
 /* Adds a parsed node and infers its type, reporting at the op name in the text (the node keeps
  * the location it was written with). A node that uses a failed node is skipped silently. */
+/* One input() node per graph input (the verifier's rule): a second one is an error here, at
+ * the text. Its index is already checked by inference. */
+static bool check_input_once(parser *p, graph_state *gs, const node_text *nt, const ir_node *n) {
+    if (n->op != IR_OP_INPUT) return true;
+    if (!gs->input_node) {
+        gs->input_node = ir_alloc(p->scratch, sizeof *gs->input_node * ((size_t)gs->g->n_inputs + 1));
+        for (int i = 0; i < gs->g->n_inputs; i++) gs->input_node[i] = -1;
+    }
+    int64_t i = n->attr[IR_ATTR_INDEX].v[0];
+    if (gs->input_node[i] < 0) {
+        gs->input_node[i] = n->id;
+        return true;
+    }
+    ir_parse_error(p, &nt->op_tok, "graph input %%%s is already read by node %%%d (one input() node per input)",
+                   gs->g->input_names[i], gs->input_node[i]);
+    return false;
+}
+
 static void add_node(parser *p, graph_state *gs, const node_text *nt) {
     ir_node *n = ir_graph_add_node(gs->g, nt->op, nt->in, nt->n_in, nt->loc);
     memcpy(n->attr, nt->attr, sizeof n->attr);
+    if (nt->placed) {
+        n->offset = nt->offset;
+        gs->g->planned = true;
+    }
     bool bad = false;
     for (int i = 0; i < n->n_in; i++) bad = bad || gs->bad[n->in[i]];
     push_node(p, gs, n, bad);
@@ -202,7 +262,10 @@ static void add_node(parser *p, graph_state *gs, const node_text *nt) {
         p->lx.quiet_line = nt->op_tok.line;
         return;
     }
-    if (ir_type_equal(&n->type, &nt->type)) return;
+    if (ir_type_equal(&n->type, &nt->type)) {
+        if (!check_input_once(p, gs, nt, n)) gs->bad[n->id] = true;
+        return;
+    }
     gs->bad[n->id] = true;
     if (n->n_in > 0)
         ir_parse_error(p, &nt->type_tok, "declared type %s but the operands give %s", ir_type_text(&nt->type).s,
@@ -288,11 +351,116 @@ static bool parse_return(parser *p, graph_state *gs) {
     return ir_parse_line_end(p);
 }
 
-/* body = { node } [ return ] "}" — one item per line; a bad line is skipped. */
+/* A kernel's name: made of [A-Za-z0-9_] (the verifier's rule, so that it names a C function
+ * later) and new in the graph. */
+static bool check_kernel_name(parser *p, graph_state *gs, const ir_token *name) {
+    bool plain = name->text[0] != 0;
+    for (const char *c = name->text; *c; c++) {
+        bool alnum = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9');
+        plain = plain && (alnum || *c == '_');
+    }
+    if (!plain) {
+        ir_parse_error(p, name, "kernel names are made of [A-Za-z0-9_], not %s", ir_parse_describe(p, name));
+        return false;
+    }
+    for (int i = 0; i < gs->g->n_groups; i++) {
+        if (strcmp(gs->g->groups[i].name, name->text) == 0) {
+            ir_parse_error(p, name, "kernel @%s is defined twice in graph @%s", name->text, gs->g->name);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* KIND = "loop" | "reduce" | "contraction" */
+static bool parse_kernel_kind(parser *p, ir_fusion_kind *kind) {
+    ir_token t = p->tok;
+    if (t.kind != TK_IDENT) return ir_parse_expected(p, "a kernel kind (loop, reduce or contraction)");
+    if (!ir_fusion_kind_lookup(t.text, kind)) {
+        const char *names[IR_FUSION_KIND_COUNT];
+        for (int k = 0; k < IR_FUSION_KIND_COUNT; k++) names[k] = ir_fusion_kind_name((ir_fusion_kind)k);
+        const char *close = ir_closest(t.text, names, IR_FUSION_KIND_COUNT);
+        if (close)
+            ir_parse_error(p, &t, "unknown kernel kind '%s'; did you mean '%s'?", t.text, close);
+        else
+            ir_parse_error(p, &t, "unknown kernel kind '%s' (expected loop, reduce or contraction)", t.text);
+        return false;
+    }
+    ir_parse_advance(p);
+    return true;
+}
+
+/* kernel = "kernel" GLOBAL "(" KIND ")" "{" — opens the block of one fusion group. The block
+ * counts as open even when the rest of the line is bad, so that its `}` still closes it. */
+static bool parse_kernel(parser *p, graph_state *gs) {
+    ir_token kw = p->tok;
+    if (gs->in_kernel) {
+        ir_parse_error(p, &kw, "kernel blocks do not nest; close kernel @%s with '}' first", gs->kernel_name);
+        return false;
+    }
+    ir_parse_advance(p);
+    gs->in_kernel = true;
+    gs->kernel = -1;
+    gs->kernel_lines = 0;
+    gs->kernel_tok = kw;
+    gs->kernel_name = "?";
+    ir_token name = p->tok;
+    if (name.kind != TK_GLOBAL) return ir_parse_expected(p, "a kernel name like @fused_add_relu_64");
+    gs->kernel_name = name.text;
+    if (!check_kernel_name(p, gs, &name)) return false;
+    ir_parse_advance(p);
+    ir_fusion_kind kind;
+    if (!ir_parse_expect(p, TK_LPAREN, "'(' and the kernel's kind") || !parse_kernel_kind(p, &kind) ||
+        !ir_parse_expect(p, TK_RPAREN, "')'") || !ir_parse_expect(p, TK_LBRACE, "'{'") || !ir_parse_line_end(p))
+        return false;
+    gs->kernel = ir_graph_add_group(gs->g, name.text, kind);
+    return true;
+}
+
+/* The `}` of a kernel block; a block holds at least one node. */
+static bool close_kernel(parser *p, graph_state *gs) {
+    ir_parse_advance(p);
+    gs->in_kernel = false;
+    if (gs->kernel_lines == 0) {
+        ir_parse_error(p, &gs->kernel_tok, "kernel @%s is empty (a kernel block holds at least one node)",
+                       gs->kernel_name);
+        return false;
+    }
+    return ir_parse_line_end(p);
+}
+
+/* One line of a graph body: a node, a kernel block's header, or the return. */
+static bool parse_item(parser *p, graph_state *gs) {
+    if (gs->returned) {
+        ir_parse_error(p, &p->tok, "expected '}' after return, got %s", ir_parse_describe(p, &p->tok));
+        return false;
+    }
+    if (p->tok.kind == TK_LOCAL) {
+        gs->kernel_lines += gs->in_kernel;
+        return parse_node(p, gs);
+    }
+    if (ir_parse_is_word(p, "return")) {
+        if (gs->in_kernel) {
+            /* Closed here so that the return itself is still read. */
+            ir_parse_error(p, &p->tok, "expected '}' to close kernel @%s before 'return'", gs->kernel_name);
+            gs->in_kernel = false;
+        }
+        return parse_return(p, gs);
+    }
+    if (ir_parse_is_word(p, "kernel")) return parse_kernel(p, gs);
+    ir_parse_error(p, &p->tok, "expected a node (%%3 = add(%%1, %%2) : f32[4]), 'kernel', 'return' or '}', got %s",
+                   ir_parse_describe(p, &p->tok));
+    return false;
+}
+
+/* body = { node | kernel { node } "}" } [ return ] "}" — one item per line; a bad line is skipped. */
 static void parse_body(parser *p, graph_state *gs) {
     while (!ir_parse_too_many_errors(p)) {
         int line = p->tok.line;
-        bool ok = false;
+        if (p->tok.kind == TK_RBRACE && gs->in_kernel) {
+            if (!close_kernel(p, gs)) ir_parse_skip_line(p, line);
+            continue;
+        }
         if (ir_parse_accept(p, TK_RBRACE)) {
             if (!gs->returned && gs->n_outs > 0)
                 ir_parse_error(p, &p->prev, "graph @%s ends without binding its outputs (return %s = %%N, ...)",
@@ -301,7 +469,7 @@ static void parse_body(parser *p, graph_state *gs) {
             return;
         }
         if (p->tok.kind == TK_EOF) {
-            ir_parse_expected(p, "'}' to close the graph");
+            ir_parse_expected(p, gs->in_kernel ? "'}' to close the kernel block" : "'}' to close the graph");
             return;
         }
         if (p->tok.line_start && (ir_parse_is_word(p, "param") || ir_parse_is_word(p, "graph"))) {
@@ -309,16 +477,7 @@ static void parse_body(parser *p, graph_state *gs) {
                            ir_parse_describe(p, &p->tok));
             return;
         }
-        if (gs->returned)
-            ir_parse_error(p, &p->tok, "expected '}' after return, got %s", ir_parse_describe(p, &p->tok));
-        else if (p->tok.kind == TK_LOCAL)
-            ok = parse_node(p, gs);
-        else if (ir_parse_is_word(p, "return"))
-            ok = parse_return(p, gs);
-        else
-            ir_parse_error(p, &p->tok, "expected a node (%%3 = add(%%1, %%2) : f32[4]), 'return' or '}', got %s",
-                           ir_parse_describe(p, &p->tok));
-        if (!ok) ir_parse_skip_line(p, line);
+        if (!parse_item(p, gs)) ir_parse_skip_line(p, line);
     }
 }
 

@@ -18,7 +18,7 @@ typedef enum {
     TK_LOCAL,     /* %3 or %x or %"any name": text is the name without the % */
     TK_GLOBAL,    /* @w1 or @"any name" */
     TK_LPAREN, TK_RPAREN, TK_LBRACKET, TK_RBRACKET, TK_LBRACE, TK_RBRACE,
-    TK_COMMA, TK_COLON, TK_EQUALS, TK_ARROW, TK_MINUS,
+    TK_COMMA, TK_COLON, TK_EQUALS, TK_ARROW, TK_MINUS, TK_PLUS,
 } ir_tok_kind;
 
 typedef struct ir_token {

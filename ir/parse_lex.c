@@ -159,6 +159,7 @@ static ir_tok_kind punct_kind(char c) {
     case ':': return TK_COLON;
     case '=': return TK_EQUALS;
     case '-': return TK_MINUS;
+    case '+': return TK_PLUS;
     default: return TK_ERROR;
     }
 }

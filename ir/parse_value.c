@@ -53,6 +53,7 @@ static void error_after_prev(parser *p, const char *fmt, ...) {
 static const char *const punct_text[] = {
     [TK_LPAREN] = "(", [TK_RPAREN] = ")", [TK_LBRACKET] = "[", [TK_RBRACKET] = "]", [TK_LBRACE] = "{",
     [TK_RBRACE] = "}", [TK_COMMA] = ",", [TK_COLON] = ":", [TK_EQUALS] = "=", [TK_ARROW] = "->", [TK_MINUS] = "-",
+    [TK_PLUS] = "+",
 };
 
 const char *ir_parse_describe(parser *p, const ir_token *t) {

@@ -1,7 +1,7 @@
 /* print.c — the printer of the Graph IR text form (docs/ir.md): one line per parameter and per
- * node, each node with its source location and its cost (FLOPs, bytes, arithmetic intensity).
- * parse.c reads it back to the same module, so print(parse(print(m))) is print(m) byte for byte:
- * anything printed here is either parsed back exactly or is a `#` comment computed from the IR. */
+ * node, each node with its source location, memory placement and cost, fusion groups as
+ * `kernel` blocks. parse.c reads it back to the same module, so print(parse(print(m))) is
+ * print(m) byte for byte: anything printed is parsed back exactly or is a `#` comment. */
 #include "ir/ir.h"
 
 #include <math.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 
 /* Columns where the loc and the cost comment start are aligned within a graph, up to these
- * widths; a longer line just gets two spaces. */
-enum { MAX_HEAD_WIDTH = 72, MAX_LOC_WIDTH = 48 };
+ * widths (the head counted with its indentation); a longer line just gets two spaces. */
+enum { MAX_HEAD_WIDTH = 74, MAX_LOC_WIDTH = 48 };
 
 /* A growable string, so that a line can be measured before it is padded. */
 typedef struct strbuf {
@@ -149,39 +149,68 @@ static void sb_node_head(strbuf *b, const ir_graph *g, const ir_node *n) {
     sb_printf(b, "%%%d = %s(", n->id, info->name);
     for (int i = 0; i < n->n_in; i++) sb_printf(b, "%s%%%d", i ? ", " : "", n->in[i]);
     sb_printf(b, ")");
+    /* An empty list is what the parser makes of a missing attribute, so it is left out:
+     * matmul's perm_a and perm_b show only when a transpose was absorbed. */
     const char *sep = " [";
     for (int a = 0; a < IR_ATTR_COUNT; a++) {
         if (!(info->attrs & (1u << a))) continue;
+        if (ir_attr_table[a].kind == IR_AK_INTS && n->attr[a].n == 0) continue;
         sb_printf(b, "%s%s=", sep, ir_attr_table[a].name);
         sb_attr(b, g, (ir_attr_id)a, &n->attr[a]);
         sep = ", ";
     }
-    sb_printf(b, "%s : ", info->attrs ? "]" : "");
+    sb_printf(b, "%s : ", sep[0] == ',' ? "]" : "");
     sb_type(b, &n->type);
 }
 
+/* " @arena+4096", " @external", " @alias": where the memory plan put the value (nothing before
+ * planning, and nothing for values that need no buffer). */
+static bool has_placement(const ir_graph *g, const ir_node *n) {
+    return g->planned && (n->offset >= 0 || n->offset == IR_EXTERNAL || n->offset == IR_ALIAS);
+}
+
+static void sb_placement(strbuf *b, const ir_graph *g, const ir_node *n) {
+    if (!has_placement(g, n)) return;
+    if (n->offset >= 0)
+        sb_printf(b, " @arena+%lld", (long long)n->offset);
+    else
+        sb_printf(b, " @%s", n->offset == IR_EXTERNAL ? "external" : "alias");
+}
+
+/* The whole head of a node line: indentation (deeper inside a kernel block), node, placement. */
+static void sb_node_line_head(strbuf *b, const ir_graph *g, const ir_node *n) {
+    sb_printf(b, "%s", n->group >= 0 ? "    " : "  ");
+    sb_node_head(b, g, n);
+    sb_placement(b, g, n);
+}
+
 /* 67.1 MFLOP, 1.81 MB: three significant digits and a decimal prefix. */
-static void sb_scaled(strbuf *b, double x, const char *unit) {
+static void format_quantity(char *buf, size_t size, double x, const char *unit) {
     static const char *const prefix[] = {"", "k", "M", "G", "T", "P", "E"};
     int i = 0;
     while (i < 6 && fabs(x) >= 999.5) {
         x /= 1000;
         i++;
     }
-    sb_printf(b, "%.3g %s%s", x, prefix[i], unit);
+    snprintf(buf, size, "%.3g %s%s", x, prefix[i], unit);
 }
 
-/* # FLOPS  read BYTES  write BYTES  AI flops/byte (arithmetic intensity over all bytes moved) */
-static void sb_cost(strbuf *b, const ir_graph *g, const ir_node *n) {
-    ir_cost c = ir_node_cost(g, n);
+ir_text ir_quantity_text(double x, const char *unit) {
+    ir_text t;
+    format_quantity(t.s, sizeof t.s, x, unit);
+    return t;
+}
+
+/* FLOPS  read BYTES  write BYTES  AI flops/byte (arithmetic intensity over all bytes moved) */
+ir_text ir_cost_text(ir_cost c) {
+    char flops[40], read[40], write[40];
+    format_quantity(flops, sizeof flops, c.flops, "FLOP");
+    format_quantity(read, sizeof read, c.bytes_read, "B");
+    format_quantity(write, sizeof write, c.bytes_written, "B");
     double bytes = c.bytes_read + c.bytes_written;
-    sb_printf(b, "# ");
-    sb_scaled(b, c.flops, "FLOP");
-    sb_printf(b, "  read ");
-    sb_scaled(b, c.bytes_read, "B");
-    sb_printf(b, "  write ");
-    sb_scaled(b, c.bytes_written, "B");
-    sb_printf(b, "  AI %.3g", bytes > 0 ? c.flops / bytes : 0.0);
+    ir_text t;
+    snprintf(t.s, sizeof t.s, "%s  read %s  write %s  AI %.3g", flops, read, write, bytes > 0 ? c.flops / bytes : 0.0);
+    return t;
 }
 
 static void pad_to(FILE *out, size_t len, size_t width) {
@@ -215,7 +244,7 @@ static void node_columns(strbuf *b, const ir_graph *g, const ir_diag *d, size_t 
     *head_w = *loc_w = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         sb_clear(b);
-        sb_node_head(b, g, g->nodes[i]);
+        sb_node_line_head(b, g, g->nodes[i]);
         if (b->len <= MAX_HEAD_WIDTH && b->len > *head_w) *head_w = b->len;
         sb_clear(b);
         sb_loc(b, g->nodes[i]->loc, d);
@@ -223,25 +252,68 @@ static void node_columns(strbuf *b, const ir_graph *g, const ir_diag *d, size_t 
     }
 }
 
+static void print_node(FILE *out, strbuf *b, const ir_graph *g, const ir_node *n, const ir_diag *d,
+                       size_t head_w, size_t loc_w) {
+    sb_clear(b);
+    sb_node_line_head(b, g, n);
+    fputs(b->s, out);
+    pad_to(out, b->len, head_w);
+    sb_clear(b);
+    sb_loc(b, n->loc, d);
+    if (loc_w > 0 || b->len > 0) {
+        fprintf(out, "  %s", b->len ? b->s : "");
+        pad_to(out, b->len, loc_w);
+    }
+    fprintf(out, "  # %s\n", ir_cost_text(ir_node_cost(g, n)).s);
+}
+
+/* kernel @NAME (KIND) {  # its cost as one kernel (bytes that cross its boundary), in the
+ * column of the node costs when the header fits before it. */
+static void print_kernel_open(FILE *out, strbuf *b, const ir_graph *g, const ir_kernel *k, size_t cost_col) {
+    bool known = k->group >= 0 && k->group < g->n_groups;
+    sb_clear(b);
+    sb_name(b, "  kernel @", known ? g->groups[k->group].name : "?");
+    sb_printf(b, " (%s) {", known ? ir_fusion_kind_name(g->groups[k->group].kind) : "?");
+    fputs(b->s, out);
+    pad_to(out, b->len, cost_col);
+    fprintf(out, "  # %s\n", ir_cost_text(k->cost).s);
+}
+
+/* The plan summary: bytes of the arena against what one buffer per value would take. */
+static void print_plan_summary(FILE *out, const ir_graph *g) {
+    bool any = false;
+    for (int i = 0; i < g->n_nodes && !any; i++) any = has_placement(g, g->nodes[i]);
+    if (!any) return;
+    int64_t arena = ir_graph_arena_bytes(g), naive = ir_graph_naive_bytes(g);
+    fprintf(out, "  # plan: arena %s, naive %s", ir_quantity_text((double)arena, "B").s,
+            ir_quantity_text((double)naive, "B").s);
+    if (naive > 0) fprintf(out, " (%.1f %%)", 100.0 * (double)arena / (double)naive);
+    fputc('\n', out);
+}
+
+/* Nodes in order; a run of nodes of one fusion group (groups are contiguous) as a block. */
 static void print_graph_body(FILE *out, strbuf *b, const ir_graph *g, const ir_diag *d) {
     size_t head_w, loc_w;
     node_columns(b, g, d, &head_w, &loc_w);
-    for (int i = 0; i < g->n_nodes; i++) {
+    ir_kernel *kernels = NULL;
+    int n_kernels = g->n_groups > 0 ? ir_graph_kernels(g, &kernels) : 0;
+    print_plan_summary(out, g);
+    size_t cost_col = head_w + (loc_w > 0 ? 2 + loc_w : 0);
+    int open = -1;
+    for (int i = 0, k = 0; i < g->n_nodes; i++) {
         const ir_node *n = g->nodes[i];
-        sb_clear(b);
-        sb_node_head(b, g, n);
-        fprintf(out, "  %s", b->s);
-        pad_to(out, b->len, head_w);
-        sb_clear(b);
-        sb_loc(b, n->loc, d);
-        if (loc_w > 0 || b->len > 0) {
-            fprintf(out, "  %s", b->len ? b->s : "");
-            pad_to(out, b->len, loc_w);
+        if (n->group != open && open >= 0) fputs("  }\n", out);
+        if (n->group != open && n->group >= 0) {
+            /* ir_graph_kernels lists each run of a group as one kernel, in node order. */
+            while (k < n_kernels && kernels[k].first < i) k++;
+            IR_ASSERT(k < n_kernels && kernels[k].first == i);
+            print_kernel_open(out, b, g, &kernels[k], cost_col);
         }
-        sb_clear(b);
-        sb_cost(b, g, n);
-        fprintf(out, "  %s\n", b->s);
+        open = n->group;
+        print_node(out, b, g, n, d, head_w, loc_w);
     }
+    if (open >= 0) fputs("  }\n", out);
+    free(kernels);
     sb_clear(b);
     sb_printf(b, "  return");
     for (int i = 0; i < g->n_outputs; i++) {

@@ -24,12 +24,47 @@ static bool check_matmul_operand(ir_node *n, ir_diag *d, const ir_type *t) {
     return true;
 }
 
-/* A 1-D a is [1,K] and a 1-D b is [K,1], the added 1 removed from the result; the batch dims
- * (all but the last two) broadcast. [..., M, K] @ [..., K, N] -> [..., M, N]. */
-bool shape_matmul(ir_graph *g, ir_node *n, ir_diag *d) {
-    const ir_type *a = operand_type(g, n, 0), *b = operand_type(g, n, 1);
-    if (!check_matmul_operand(n, d, a) || !check_matmul_operand(n, d, b) || !ir_shape_same_dtype(n, d, a, b))
+/* PERM_A / PERM_B (n > 0): the operand is read as transpose(operand, perm), which canonicalize
+ * writes when it absorbs a transpose. Checks the perm against the operand's axes, normalizes
+ * negative entries, and gives the type the matmul rule sees. n = 0: no transpose. */
+static bool matmul_operand(ir_node *n, ir_diag *d, ir_attr_id id, const ir_type *t, ir_type *seen) {
+    ir_attr *perm = &n->attr[id];
+    *seen = *t;
+    if (perm->n == 0) return true;
+    const char *name = ir_attr_table[id].name;
+    if (perm->n != t->rank) {
+        int shown = perm->n < 0 || perm->n > IR_MAX_RANK ? 0 : perm->n;
+        ir_error(d, n->loc, "matmul: %s %s has %d entries, but %s has %d axes", name, ir_ints_text(perm->v, shown).s,
+                 perm->n, ir_type_text(t).s, t->rank);
         return false;
+    }
+    bool seen_axis[IR_MAX_RANK] = {false};
+    ir_text given = ir_ints_text(perm->v, perm->n);
+    for (int i = 0; i < t->rank; i++) {
+        int64_t p = perm->v[i];
+        if (p < 0 && p >= -(int64_t)t->rank) p += t->rank;
+        if (p < 0 || p >= t->rank || seen_axis[p]) {
+            ir_error(d, n->loc, "matmul: %s %s is not a permutation of the %d axes of %s", name, given.s, t->rank,
+                     ir_type_text(t).s);
+            return false;
+        }
+        seen_axis[p] = true;
+        perm->v[i] = p;
+        seen->dims[i] = t->dims[p];
+    }
+    return true;
+}
+
+/* A 1-D a is [1,K] and a 1-D b is [K,1], the added 1 removed from the result; the batch dims
+ * (all but the last two) broadcast. [..., M, K] @ [..., K, N] -> [..., M, N], after PERM_A and
+ * PERM_B have transposed the operands. */
+bool shape_matmul(ir_graph *g, ir_node *n, ir_diag *d) {
+    const ir_type *ta = operand_type(g, n, 0), *tb = operand_type(g, n, 1);
+    if (!check_matmul_operand(n, d, ta) || !check_matmul_operand(n, d, tb) || !ir_shape_same_dtype(n, d, ta, tb))
+        return false;
+    ir_type pa, pb;
+    if (!matmul_operand(n, d, IR_ATTR_PERM_A, ta, &pa) || !matmul_operand(n, d, IR_ATTR_PERM_B, tb, &pb)) return false;
+    const ir_type *a = &pa, *b = &pb;
     int64_t m = a->rank >= 2 ? a->dims[a->rank - 2] : 1, k = a->dims[a->rank - 1];
     int64_t kb = b->rank >= 2 ? b->dims[b->rank - 2] : b->dims[0], nn = b->dims[b->rank - 1];
     if (k != kb) {

@@ -1,7 +1,8 @@
 /* verify.c — the verifier: checks the structural invariants of a module after the frontend,
  * the text parser and every pass (--verify-each). SSA order, arity, attribute masks, types and
  * attributes equal to what inference gives (so attributes are normalized), inputs and outputs
- * bound. Each problem is reported with "verifier: " at the node's location. */
+ * bound; fusion groups contiguous and well named; a planned graph's placements and its arena
+ * free of overlaps between live values. Each problem is reported with "verifier: " at its node. */
 #include "ir/ir.h"
 
 #include <stdlib.h>
@@ -119,12 +120,15 @@ static void check_input_binding(verifier *v, const ir_graph *g, const ir_node *n
         bound[i] = n->id;
 }
 
-static void check_outputs(verifier *v, const ir_graph *g) {
+static bool check_outputs(verifier *v, const ir_graph *g) {
+    bool ok = true;
     for (int i = 0; i < g->n_outputs; i++) {
         int id = g->output_nodes[i];
-        if (id < 0 || id >= g->n_nodes)
+        if (id < 0 || id >= g->n_nodes) {
             report(v, g->loc, "output '%s' of graph '%s' refers to node %d, but the graph has %d nodes",
                    g->output_names[i], g->name, id, g->n_nodes);
+            ok = false;
+        }
         for (int j = 0; j < i; j++) {
             if (strcmp(g->output_names[i], g->output_names[j]) == 0) {
                 report(v, g->loc, "graph '%s' has two outputs named '%s'", g->name, g->output_names[i]);
@@ -132,9 +136,124 @@ static void check_outputs(verifier *v, const ir_graph *g) {
             }
         }
     }
+    return ok;
 }
 
-static void check_graph(verifier *v, ir_graph *g) {
+/* ---- fusion groups and the memory plan --------------------------------------------------- */
+
+static bool is_kernel_name(const char *s) {
+    if (!s || !*s) return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return false;
+    return true;
+}
+
+static void check_group_table(verifier *v, const ir_graph *g) {
+    for (int k = 0; k < g->n_groups; k++) {
+        const ir_group *grp = &g->groups[k];
+        if (!is_kernel_name(grp->name))
+            report(v, g->loc, "fusion group %d of graph '%s' is named '%s'; kernel names are [A-Za-z0-9_]+", k,
+                   g->name, grp->name ? grp->name : "(null)");
+        if ((unsigned)grp->kind >= IR_FUSION_KIND_COUNT)
+            report(v, g->loc, "fusion group '%s' of graph '%s' has an unknown kind %d", grp->name, g->name,
+                   (int)grp->kind);
+        for (int j = 0; j < k && grp->name && is_kernel_name(grp->name); j++)
+            if (g->groups[j].name && strcmp(g->groups[j].name, grp->name) == 0)
+                report(v, g->loc, "graph '%s' has two fusion groups named '%s'", g->name, grp->name);
+    }
+}
+
+/* Each group's nodes are contiguous: with operands before users, that also makes the group
+ * convex (a path leaving it and coming back would pass through a node between its first and
+ * last). Returns false when the kernels cannot be counted. */
+static bool check_groups(verifier *v, const ir_graph *g) {
+    bool ok = true;
+    check_group_table(v, g);
+    int *first = malloc(sizeof(int) * ((size_t)g->n_groups + 1)), *last = malloc(sizeof(int) * ((size_t)g->n_groups + 1));
+    if (!first || !last) ir_internal_error(__FILE__, __LINE__, "out of memory");
+    for (int k = 0; k < g->n_groups; k++) first[k] = last[k] = -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        int k = g->nodes[i]->group;
+        if (k < -1 || k >= g->n_groups) {
+            report(v, g->nodes[i]->loc, "%s (node %d of graph '%s') is in fusion group %d; the graph has %d",
+                   ir_op_name(g->nodes[i]->op), i, g->name, k, g->n_groups);
+            ok = false;
+        } else if (k >= 0) {
+            /* Reported once per group: `first` turns to -2 after the report. */
+            if (last[k] >= 0 && last[k] != i - 1 && first[k] != -2) {
+                report(v, g->nodes[i]->loc, "fusion group '%s' of graph '%s' is not contiguous: node %d lies "
+                       "between its nodes %d and %d", g->groups[k].name, g->name, last[k] + 1, last[k], i);
+                first[k] = -2;
+                ok = false;
+            }
+            if (first[k] == -1) first[k] = i;
+            last[k] = i;
+        }
+    }
+    for (int k = 0; k < g->n_groups; k++)
+        if (first[k] == -1) report(v, g->loc, "fusion group '%s' of graph '%s' has no nodes", g->groups[k].name, g->name);
+    free(first);
+    free(last);
+    return ok;
+}
+
+static ir_text placement_text(int64_t offset) {
+    ir_text t;
+    if (offset >= 0) snprintf(t.s, sizeof t.s, "at @arena+%lld", (long long)offset);
+    else snprintf(t.s, sizeof t.s, "%s", offset == IR_EXTERNAL ? "@external" : offset == IR_ALIAS ? "@alias" :
+                  offset == IR_NOT_PLANNED ? "not placed" : "at an invalid offset");
+    return t;
+}
+
+static const char *const placement_rule[] = {
+    [IR_PLACE_NONE] = "must not be placed (a scalar constant, or a value that stays inside its group)",
+    [IR_PLACE_EXTERNAL] = "must be @external (a graph input, parameter or output)",
+    [IR_PLACE_ALIAS] = "must be @alias (a reshape outside groups is a view of its operand)",
+    [IR_PLACE_ARENA] = "must be at an arena offset that is a multiple of 64 (a materialized intermediate)",
+};
+
+static void check_placement(verifier *v, const ir_graph *g, const ir_node *n, ir_placement want) {
+    int64_t off = n->offset;
+    bool ok = want == IR_PLACE_ARENA ? off >= 0 && off % 64 == 0
+            : off == (want == IR_PLACE_EXTERNAL ? IR_EXTERNAL : want == IR_PLACE_ALIAS ? IR_ALIAS : IR_NOT_PLANNED);
+    if (!ok)
+        report(v, n->loc, "%s (node %d of graph '%s') is %s; in a planned graph it %s", ir_op_name(n->op), n->id,
+               g->name, placement_text(off).s, placement_rule[want]);
+}
+
+/* Two arena values may share bytes while both live only when b is written in place over a:
+ * same slot, a dies in the kernel writing b, and that kernel reads a only at the index it writes. */
+static void check_overlap(verifier *v, const ir_graph *g, const ir_liveness *l, int a, int b) {
+    const ir_node *x = g->nodes[a], *y = g->nodes[b];
+    int64_t xa = x->offset, xb = xa + ir_node_bytes(x), ya = y->offset, yb = ya + ir_node_bytes(y);
+    if (!(xa < yb && ya < xb) || !(l->kernel[a] <= l->last[b] && l->kernel[b] <= l->last[a])) return;
+    if (xa == ya && l->kernel[b] == l->last[a] && ir_liveness_in_place_ok(g, l, b, a)) return;
+    report(v, y->loc, "%s (node %d) and %s (node %d) of graph '%s' share the arena bytes [%lld, %lld) while both are "
+           "live (kernels %d..%d and %d..%d)", ir_op_name(x->op), a, ir_op_name(y->op), b, g->name,
+           (long long)(xa > ya ? xa : ya), (long long)(xb < yb ? xb : yb), l->kernel[a], l->last[a], l->kernel[b],
+           l->last[b]);
+}
+
+static void check_plan(verifier *v, const ir_graph *g) {
+    ir_liveness l;
+    ir_liveness_compute(g, &l);
+    int *arena = malloc(sizeof *arena * ((size_t)g->n_nodes + 1));
+    if (!arena) ir_internal_error(__FILE__, __LINE__, "out of memory");
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        check_placement(v, g, g->nodes[i], l.place[i]);
+        if (l.place[i] == IR_PLACE_ARENA && g->nodes[i]->offset >= 0) arena[n++] = i;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) check_overlap(v, g, &l, arena[i], arena[j]);
+    free(arena);
+    ir_liveness_free(&l);
+}
+
+/* Returns whether the node structure is sound enough (ids, operands) for the group and plan checks. */
+static bool check_nodes(verifier *v, ir_graph *g) {
+    bool sound = true;
     int *bound = malloc(sizeof *bound * (size_t)(g->n_inputs > 0 ? g->n_inputs : 1));
     if (!bound) ir_internal_error(__FILE__, __LINE__, "out of memory");
     for (int i = 0; i < g->n_inputs; i++) bound[i] = -1;
@@ -143,14 +262,22 @@ static void check_graph(verifier *v, ir_graph *g) {
         if (!n || n->id != i || (unsigned)n->op >= IR_OP_COUNT) {
             report(v, n ? n->loc : g->loc, "node %d of graph '%s' is malformed (%s)", i, g->name,
                    !n ? "missing" : n->id != i ? "its id differs from its position" : "unknown op");
+            sound = false;
             continue;
         }
-        if (!check_structure(v, g, n)) continue;
+        if (!check_structure(v, g, n)) {
+            sound = false;
+            continue;
+        }
         check_inference(v, g, n);
         if (n->op == IR_OP_INPUT) check_input_binding(v, g, n, bound);
     }
     free(bound);
-    check_outputs(v, g);
+    return check_outputs(v, g) && sound;
+}
+
+static void check_graph(verifier *v, ir_graph *g) {
+    if (check_nodes(v, g) && check_groups(v, g) && g->planned) check_plan(v, g);
 }
 
 /* Declared types of parameters and graph inputs must be valid tensor types. */

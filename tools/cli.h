@@ -33,6 +33,12 @@ typedef struct cli_options {
     const char *save_weights;     /* --save-weights */
     bool random_inputs;           /* run --random-inputs */
     bool help;
+    int opt_level;                /* -O0..-O3; -1: the verb's default */
+    bool verify_each;             /* --verify-each */
+    bool time_passes;             /* --time-passes */
+    const char *dump_after;       /* --dump-after PASS|all */
+    const char *dump_dir;         /* --dump-dir DIR */
+    bool explain_fusion;          /* --explain-fusion */
 } cli_options;
 
 /* cli_args.c: parses argv after the verb; reports a bad option and returns false. */
@@ -49,6 +55,9 @@ int cli_load_model(const cli_options *o, cli_model *out);
 void cli_model_free(cli_model *m);
 /* The graph named by --graph, or the module's only graph; reports and returns NULL otherwise. */
 ir_graph *cli_pick_graph(const cli_options *o, cli_model *m);
+
+/* cli_passes.c: runs the passes that --passes, -O and the dump stage ask for. */
+bool cli_optimize(const cli_options *o, cli_model *m, const char *stage, int default_level);
 
 /* cli_tensors.c: files <-> interpreter tensors, with the checks a user's files need. */
 bool cli_load_input(const char *path, const char *what, const ir_type *want, ir_tensor *out, ir_diag *d);

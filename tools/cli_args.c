@@ -1,5 +1,6 @@
 /* cli_args.c — the option table of the `tfc` command: one row per option says which verbs take
  * it and how it is documented, so parsing and `--help` cannot drift apart. */
+#include "passes/passes.h"
 #include "tools/cli.h"
 
 #include <errno.h>
@@ -10,7 +11,8 @@ enum { V_CHECK = 1, V_DUMP = 2, V_OPT = 4, V_RUN = 8, V_ALL = 15 };
 
 typedef enum {
     OPT_GRAPH, OPT_DEFINE, OPT_SEED, OPT_STAGE, OPT_FORMAT, OPT_PASSES, OPT_BACKEND, OPT_IN, OPT_OUT,
-    OPT_WEIGHTS, OPT_SAVE_WEIGHTS, OPT_RANDOM_INPUTS, OPT_HELP,
+    OPT_WEIGHTS, OPT_SAVE_WEIGHTS, OPT_RANDOM_INPUTS, OPT_HELP, OPT_LEVEL, OPT_VERIFY_EACH, OPT_TIME_PASSES,
+    OPT_DUMP_AFTER, OPT_DUMP_DIR, OPT_EXPLAIN_FUSION,
 } option_id;
 
 static const struct option_row {
@@ -23,9 +25,15 @@ static const struct option_row {
     {OPT_GRAPH, "--graph", "G", V_DUMP | V_OPT | V_RUN, "the graph of the module to use (default: its only graph)"},
     {OPT_DEFINE, "-D", "NAME=VALUE", V_ALL, "override a module const"},
     {OPT_SEED, "--seed", "N", V_RUN, "seed of the parameter initializers (default 0)"},
-    {OPT_STAGE, "--stage", "STAGE", V_DUMP, "pipeline stage to print: graph"},
-    {OPT_FORMAT, "--format", "FMT", V_DUMP, "text (default) or dot"},
-    {OPT_PASSES, "--passes", "P1,P2", V_OPT, "passes to run, in order (none yet: parse, verify, print)"},
+    {OPT_STAGE, "--stage", "STAGE", V_DUMP, "pipeline stage to print: graph, opt, fused or plan (default)"},
+    {OPT_FORMAT, "--format", "FMT", V_DUMP, "text (default), dot, json or svg (svg needs Graphviz's dot)"},
+    {OPT_LEVEL, "-O", "LEVEL", V_DUMP | V_OPT | V_RUN, "optimization level 0-3 (-O0 runs no pass; default: -O3, opt -O0)"},
+    {OPT_PASSES, "--passes", "P1,P2", V_DUMP | V_OPT | V_RUN, "run exactly these passes, in order, instead of an -O pipeline"},
+    {OPT_VERIFY_EACH, "--verify-each", NULL, V_DUMP | V_OPT | V_RUN, "run the IR verifier after every pass"},
+    {OPT_TIME_PASSES, "--time-passes", NULL, V_DUMP | V_OPT | V_RUN, "print the time each pass takes"},
+    {OPT_DUMP_AFTER, "--dump-after", "PASS", V_DUMP | V_OPT | V_RUN, "write the IR after PASS ('all': after every pass; 'input')"},
+    {OPT_DUMP_DIR, "--dump-dir", "DIR", V_DUMP | V_OPT | V_RUN, "where --dump-after writes NN.GRAPH.PASS.tgir (default: stderr)"},
+    {OPT_EXPLAIN_FUSION, "--explain-fusion", NULL, V_DUMP | V_OPT | V_RUN, "list each fusion candidate not fused, and why (stderr)"},
     {OPT_BACKEND, "--backend", "B", V_RUN, "interp (the reference interpreter; default)"},
     {OPT_IN, "--in", "NAME=FILE.npy", V_RUN, "bind graph input NAME to a .npy file (repeat for each input)"},
     {OPT_OUT, "--out", "NAME=FILE.npy", V_RUN, "write graph output NAME to a .npy file (repeatable)"},
@@ -43,8 +51,9 @@ static const struct verb_row {
     const char *summary;
 } verb_table[] = {
     {"check", V_CHECK, "tfc check MODEL.tg [-D NAME=VALUE]", "parse and type-check; print diagnostics only"},
-    {"dump", V_DUMP, "tfc dump MODEL [--graph G] --stage graph [--format text|dot]", "print the IR of one stage"},
-    {"opt", V_OPT, "tfc opt FILE.tgir [--passes P1,P2]", "run passes on textual IR and print the result"},
+    {"dump", V_DUMP, "tfc dump MODEL [--graph G] --stage graph|opt|fused|plan [--format text|dot|json|svg]",
+     "print the IR of one stage"},
+    {"opt", V_OPT, "tfc opt FILE.tgir [--passes P1,P2 | -O3] [--verify-each]", "run passes on textual IR and print the result"},
     {"run", V_RUN,
      "tfc run MODEL [--graph G] [--in NAME=FILE.npy]... [--out NAME=FILE.npy]... [--weights W.safetensors]",
      "run a graph with the reference interpreter"},
@@ -77,6 +86,12 @@ void cli_print_verb_help(FILE *out, const char *verb) {
         snprintf(left, sizeof left, "%s%s%s", r->name, r->metavar ? " " : "", r->metavar ? r->metavar : "");
         fprintf(out, "  %-26s %s\n", left, r->help);
     }
+    if (!(v->bit & (V_DUMP | V_OPT | V_RUN))) return;
+    fputs("\npasses (for --passes and --dump-after):\n", out);
+    for (int i = 0; i < PASS_COUNT; i++) fprintf(out, "  %-14s %s\n", pass_table[i].name, pass_table[i].help);
+    fputs("\npipelines: -O0 none; -O1 canonicalize,fold,cse,dce; -O2 adds decompose, the clean-ups again, fuse;\n"
+          "           -O3 adds plan. dump --stage opt stops before fuse, fused after it, plan runs everything.\n",
+          out);
 }
 
 /* NAME=PATH for --in/--out. */
@@ -142,16 +157,34 @@ static bool apply_option(option_id id, const char *name, char *value, cli_option
     case OPT_SAVE_WEIGHTS: o->save_weights = value; return true;
     case OPT_RANDOM_INPUTS: o->random_inputs = true; return true;
     case OPT_HELP: o->help = true; return true;
+    case OPT_LEVEL:
+        if (strlen(value) != 1 || value[0] < '0' || value[0] > '3') {
+            fprintf(stderr, "tfc: error: -O expects a level 0 to 3, got '-O%s'\n", value);
+            return false;
+        }
+        o->opt_level = value[0] - '0';
+        return true;
+    case OPT_VERIFY_EACH: o->verify_each = true; return true;
+    case OPT_TIME_PASSES: o->time_passes = true; return true;
+    case OPT_DUMP_AFTER: o->dump_after = value; return true;
+    case OPT_DUMP_DIR: o->dump_dir = value; return true;
+    case OPT_EXPLAIN_FUSION: o->explain_fusion = true; return true;
     }
     return false;
 }
 
-/* Finds the row for argument `arg`; sets *inline_value for --opt=value and -DNAME=VALUE. */
+static const struct option_row *row_of(option_id id) {
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (option_table[i].id == id) return &option_table[i];
+    return NULL;
+}
+
+/* Finds the row for argument `arg`; sets *inline_value for --opt=value, -DNAME=VALUE and -O3. */
 static const struct option_row *match_option(char *arg, char **inline_value) {
     *inline_value = NULL;
-    if (strncmp(arg, "-D", 2) == 0 && arg[2]) {
+    if ((strncmp(arg, "-D", 2) == 0 || strncmp(arg, "-O", 2) == 0) && arg[2]) {
         *inline_value = arg + 2;
-        return &option_table[OPT_DEFINE];
+        return row_of(arg[1] == 'D' ? OPT_DEFINE : OPT_LEVEL);
     }
     char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);

@@ -67,6 +67,12 @@ int cli_load_model(const cli_options *o, cli_model *out) {
     }
     if (!out->module || out->diag.errors) return CLI_USER_ERROR;
     if (!ir_verify_module(out->module, &out->diag)) {
+        /* A .tgir file is the user's input (perhaps edited by hand); IR lowered from source that
+         * fails the verifier is a bug in the frontend. */
+        if (ends_with(o->model, ".tgir")) {
+            fprintf(stderr, "tfc: error: %s: the IR is not valid (see the verifier's messages above)\n", o->model);
+            return CLI_USER_ERROR;
+        }
         fprintf(stderr, "tfc: internal error: the IR of '%s' failed verification (this is a bug in tfc)\n", o->model);
         return CLI_INTERNAL_ERROR;
     }

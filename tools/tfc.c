@@ -19,13 +19,24 @@ static ir_module only_graph(const ir_module *m, ir_graph **g) {
     return view;
 }
 
+/* The stages `dump` knows, in pipeline order; "graph" runs no pass. */
+static bool known_stage(const char *stage) {
+    return strcmp(stage, "graph") == 0 || strcmp(stage, "opt") == 0 || strcmp(stage, "fused") == 0 ||
+           strcmp(stage, "plan") == 0;
+}
+
 /* Prints the module as text (only --graph's graph when given, with every parameter, so that the
- * output parses back), or one graph as Graphviz. */
-static int print_ir(const cli_options *o, cli_model *m, bool dot) {
-    ir_graph *g = (o->graph || dot) ? cli_pick_graph(o, m) : NULL;
-    if ((o->graph || dot) && !g) return CLI_USER_ERROR;
-    if (dot) {
+ * output parses back), or one graph as Graphviz, JSON or SVG. */
+static int print_ir(const cli_options *o, cli_model *m, const char *format) {
+    bool text = strcmp(format, "text") == 0;
+    ir_graph *g = (o->graph || !text) ? cli_pick_graph(o, m) : NULL;
+    if ((o->graph || !text) && !g) return CLI_USER_ERROR;
+    if (strcmp(format, "dot") == 0) {
         ir_print_dot(stdout, g, &m->diag);
+    } else if (strcmp(format, "json") == 0) {
+        ir_print_json(stdout, g, &m->diag);
+    } else if (strcmp(format, "svg") == 0) {
+        if (!ir_render_svg(stdout, g, &m->diag)) return CLI_USER_ERROR;
     } else if (g) {
         ir_module view = only_graph(m->module, &g);
         ir_print_module(stdout, &view, &m->diag);
@@ -36,32 +47,31 @@ static int print_ir(const cli_options *o, cli_model *m, bool dot) {
 }
 
 int cli_dump(const cli_options *o) {
-    const char *stage = o->stage ? o->stage : "graph";
+    const char *stage = o->stage ? o->stage : "plan";
     const char *format = o->format ? o->format : "text";
-    if (strcmp(stage, "graph") != 0) {
-        fprintf(stderr, "tfc: error: stage '%s' is not available yet (available: graph)\n", stage);
+    if (!known_stage(stage)) {
+        fprintf(stderr, "tfc: error: unknown stage '%s' (available: graph, opt, fused, plan)\n", stage);
         return CLI_USER_ERROR;
     }
-    if (strcmp(format, "text") != 0 && strcmp(format, "dot") != 0) {
-        fprintf(stderr, "tfc: error: unknown format '%s' (expected text or dot)\n", format);
+    if (strcmp(format, "text") != 0 && strcmp(format, "dot") != 0 && strcmp(format, "json") != 0 &&
+        strcmp(format, "svg") != 0) {
+        fprintf(stderr, "tfc: error: unknown format '%s' (expected text, dot, json or svg)\n", format);
         return CLI_USER_ERROR;
     }
     cli_model m;
     int rc = cli_load_model(o, &m);
-    if (rc == CLI_OK) rc = print_ir(o, &m, strcmp(format, "dot") == 0);
+    bool run_passes = strcmp(stage, "graph") != 0 || o->passes;
+    if (rc == CLI_OK && run_passes && !cli_optimize(o, &m, stage, 3)) rc = CLI_USER_ERROR;
+    if (rc == CLI_OK) rc = print_ir(o, &m, format);
     cli_model_free(&m);
     return rc;
 }
 
 int cli_opt(const cli_options *o) {
-    if (o->passes && o->passes[0]) {
-        /* The pass table arrives with the optimization passes; until then no name is valid. */
-        fprintf(stderr, "tfc: error: unknown pass '%s' (no passes are available yet)\n", o->passes);
-        return CLI_USER_ERROR;
-    }
     cli_model m;
     int rc = cli_load_model(o, &m);
-    if (rc == CLI_OK) rc = print_ir(o, &m, false);
+    if (rc == CLI_OK && !cli_optimize(o, &m, NULL, 0)) rc = CLI_USER_ERROR;
+    if (rc == CLI_OK) rc = print_ir(o, &m, "text");
     cli_model_free(&m);
     return rc;
 }
@@ -85,6 +95,7 @@ int main(int argc, char **argv) {
         cli_options o;
         memset(&o, 0, sizeof o);
         o.verb = verbs[i].name;
+        o.opt_level = -1;
         if (!cli_parse_args(argc - 2, argv + 2, &o)) return CLI_USER_ERROR;
         if (o.help) {
             cli_print_verb_help(stdout, o.verb);

@@ -3,6 +3,8 @@
 #   NAME.tgir      `tfc opt FILE` succeeds, its output matches the file's CHECK lines, and
 #                  `tfc opt` on that output gives it back byte for byte;
 #   NAME.dot.tgir  `tfc dump FILE --format dot` succeeds and matches (and `dot` accepts it, if installed);
+#   NAME.svg.tgir  `tfc dump FILE --format svg` matches (skipped, status 77, without Graphviz), and
+#                  with no `dot` on PATH it exits 1 with a clear message;
 #   NAME.bad.tgir  `tfc opt FILE` exits with status 1 and its stderr matches the CHECK lines.
 set -u
 tfc=$1 filecheck=$2 file=$3
@@ -24,6 +26,18 @@ case $file in
     "$tfc" dump "$file" --stage graph --format dot >"$tmp/out" || exit 1
     "$filecheck" --dump-input=fail "$file" <"$tmp/out" || exit 1
     if command -v dot >/dev/null 2>&1; then dot -Tsvg "$tmp/out" >/dev/null || exit 1; fi
+    ;;
+*.svg.tgir)
+    PATH=/nonexistent "$tfc" dump "$file" --stage graph --format svg >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if [ "$rc" -ne 1 ] || ! grep -q "needs Graphviz's 'dot' on PATH" "$tmp/err"; then
+        echo "check.sh: tfc dump $file --format svg without dot: expected status 1 and a message, got $rc:"
+        cat "$tmp/err"
+        exit 1
+    fi
+    command -v dot >/dev/null 2>&1 || { echo "check.sh: Graphviz's dot is not installed; skipping"; exit 77; }
+    "$tfc" dump "$file" --stage graph --format svg >"$tmp/out" || exit 1
+    "$filecheck" --dump-input=fail "$file" <"$tmp/out"
     ;;
 *)
     "$tfc" opt "$file" >"$tmp/a.tgir" || exit 1

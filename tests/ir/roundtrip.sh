@@ -1,7 +1,8 @@
 #!/bin/sh
 # roundtrip.sh TFC EXAMPLES_DIR — the text form of every graph of every example model parses back
-# to itself: `tfc dump --stage graph --graph G` gives a, `tfc opt a` gives b, `tfc opt b` gives c,
-# and a, b, c are the same bytes. Each graph's DOT form must also print (and pass `dot`, if installed).
+# to itself at every dump stage (graph: as lowered; fused: with kernel blocks; plan: with memory
+# placements too): `tfc dump --stage S --graph G` gives a, `tfc opt a` gives b, `tfc opt b` gives
+# c, and a, b, c are the same bytes. Each DOT form must also print (and pass `dot`, if installed).
 # A graph that uses `minimize` is skipped, with a note, while the frontend cannot lower it.
 set -u
 tfc=$1 dir=$2
@@ -18,29 +19,34 @@ fail() {
     status=1
 }
 
-for model in "$dir"/*.tg; do
-    for g in $(graphs_of "$model"); do
-        what="$(basename "$model") graph $g"
-        if ! "$tfc" dump "$model" --stage graph --graph "$g" >"$tmp/a.tgir" 2>"$tmp/err"; then
-            if trains "$model" "$g"; then
-                echo "roundtrip.sh: note: skipping $what (training graphs do not lower yet)"
-            else
-                fail "tfc dump failed on $what:"
-                cat "$tmp/err"
-            fi
-            continue
-        fi
-        "$tfc" opt "$tmp/a.tgir" >"$tmp/b.tgir" 2>"$tmp/err" || { fail "tfc opt failed on the dump of $what:"; cat "$tmp/err"; continue; }
-        "$tfc" opt "$tmp/b.tgir" >"$tmp/c.tgir" 2>"$tmp/err" || { fail "tfc opt failed on the reprint of $what:"; cat "$tmp/err"; continue; }
-        cmp -s "$tmp/a.tgir" "$tmp/b.tgir" || { fail "$what: tfc opt changed the dump:"; diff "$tmp/a.tgir" "$tmp/b.tgir" | head -20; }
-        cmp -s "$tmp/b.tgir" "$tmp/c.tgir" || { fail "$what: printing is not stable:"; diff "$tmp/b.tgir" "$tmp/c.tgir" | head -20; }
-        if "$tfc" dump "$model" --stage graph --graph "$g" --format dot >"$tmp/g.dot" 2>"$tmp/err"; then
-            if command -v dot >/dev/null 2>&1; then dot -Tsvg "$tmp/g.dot" >/dev/null || fail "$what: dot rejects the DOT form"; fi
+# One graph at one stage: dump, reprint twice, compare; then its DOT form.
+check_stage() {
+    model=$1 g=$2 stage=$3 what="$(basename "$1") graph $2 at stage $3"
+    if ! "$tfc" dump "$model" --stage "$stage" --graph "$g" >"$tmp/a.tgir" 2>"$tmp/err"; then
+        if trains "$model" "$g"; then
+            echo "roundtrip.sh: note: skipping $what (training graphs do not lower yet)"
         else
-            fail "tfc dump --format dot failed on $what:"
+            fail "tfc dump failed on $what:"
             cat "$tmp/err"
         fi
-        checked=$((checked + 1))
+        return
+    fi
+    "$tfc" opt "$tmp/a.tgir" >"$tmp/b.tgir" 2>"$tmp/err" || { fail "tfc opt failed on the dump of $what:"; cat "$tmp/err"; return; }
+    "$tfc" opt "$tmp/b.tgir" >"$tmp/c.tgir" 2>"$tmp/err" || { fail "tfc opt failed on the reprint of $what:"; cat "$tmp/err"; return; }
+    cmp -s "$tmp/a.tgir" "$tmp/b.tgir" || { fail "$what: tfc opt changed the dump:"; diff "$tmp/a.tgir" "$tmp/b.tgir" | head -20; }
+    cmp -s "$tmp/b.tgir" "$tmp/c.tgir" || { fail "$what: printing is not stable:"; diff "$tmp/b.tgir" "$tmp/c.tgir" | head -20; }
+    if "$tfc" dump "$model" --stage "$stage" --graph "$g" --format dot >"$tmp/g.dot" 2>"$tmp/err"; then
+        if command -v dot >/dev/null 2>&1; then dot -Tsvg "$tmp/g.dot" >/dev/null || fail "$what: dot rejects the DOT form"; fi
+    else
+        fail "tfc dump --format dot failed on $what:"
+        cat "$tmp/err"
+    fi
+    checked=$((checked + 1))
+}
+
+for model in "$dir"/*.tg; do
+    for g in $(graphs_of "$model"); do
+        for stage in graph fused plan; do check_stage "$model" "$g" "$stage"; done
     done
 done
 [ "$checked" -gt 0 ] || fail "no graph of $dir/*.tg could be checked"

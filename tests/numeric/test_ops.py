@@ -44,12 +44,14 @@ def tg_type(a):
 class Case:
     """One program: `graph g(inputs) -> (outputs) { body }`, its inputs and expected outputs."""
 
-    def __init__(self, label, body, inputs, want, rtol=EW, error=None):
-        self.label, self.body, self.rtol, self.error = label, body, rtol, error
+    def __init__(self, label, body, inputs, want, rtol=EW, error=None, tgir=None):
+        self.label, self.body, self.rtol, self.error, self.tgir = label, body, rtol, error, tgir
         self.inputs = {name: np.array(a, copy=True) for name, a in inputs.items()}  # later edits must not leak in
         self.want = want if isinstance(want, dict) else {"y": want}
 
     def source(self):
+        if self.tgir:  # Graph IR text, run as it is (-O0): attributes no .tg program can write
+            return self.tgir
         args = ", ".join("%s : %s" % (n, tg_type(a)) for n, a in self.inputs.items())
         outs = ", ".join(self.want) if self.want else "y"
         return "graph g(%s) -> (%s) {\n  %s\n}\n" % (args, outs, self.body.replace(";", "\n  "))
@@ -331,6 +333,19 @@ def add_matmul():
     wa = np.full((1, 2), 65536, np.int32)
     with np.errstate(all="ignore"):
         case("matmul i32 wraps", "y = a @ b", {"a": wa, "b": wa.T.copy()}, np.matmul(wa, wa.T))
+    # canonicalize (in the default pipeline) turns these transposes into matmul's perm_a / perm_b
+    a, b = f32(2, 4, 3), f32(2, 5, 4)
+    case("matmul transposed operands", "y = transpose(a, perm=[0, 2, 1]) @ transpose(b, perm=[0, 2, 1])",
+         {"a": a, "b": b}, like(np.matmul(a.transpose(0, 2, 1).astype(np.float64), b.transpose(0, 2, 1)), a),
+         rtol=RED)
+    tgir = ("graph @g(%%a : f32[2,4,3], %%b : f32[2,5,4]) -> (y) {\n  %%0 = input() [index=0] : f32[2,4,3]\n"
+            "  %%1 = input() [index=1] : f32[2,5,4]\n  %%2 = matmul(%%0, %%1) [%s] : f32[2,3,5]\n  return y = %%2\n}\n")
+    CASES.append(Case("matmul perm_a perm_b (IR text)", "", {"a": a, "b": b},
+                      like(np.matmul(a.transpose(0, 2, 1).astype(np.float64), b.transpose(0, 2, 1)), a), rtol=RED,
+                      tgir=tgir % "perm_a=[0,2,1], perm_b=[0,-1,1]"))
+    a, w = f32(4, 3), f32(5, 4)
+    case("matmul transposed 2-D", "y = transpose(a) @ transpose(w)", {"a": a, "w": w},
+         like(a.T.astype(np.float64) @ w.T, a), rtol=RED)
 
 
 def add_movement():
@@ -548,10 +563,10 @@ def compare(got, want, rtol):
 
 
 def run_case(tfc, c, tmp):
-    src = os.path.join(tmp, "prog.tg")
+    src = os.path.join(tmp, "prog.tgir" if c.tgir else "prog.tg")
     with open(src, "w") as f:
         f.write(c.source())
-    cmd = [tfc, "run", src, "--backend", "interp", "--graph", "g"]
+    cmd = [tfc, "run", src, "--backend", "interp", "--graph", "g"] + (["-O0"] if c.tgir else [])
     for name, arr in c.inputs.items():
         path = os.path.join(tmp, "in_%s.npy" % name)
         np.save(path, arr)

@@ -432,6 +432,38 @@ static void test_matmul(void) {
     expect(&f, fx_op(&f, IR_OP_MATMUL, a, b, -1), "matmul batch broadcast", ty(IR_F32, 4, 2, 3, 2, 2), want, 0);
 }
 
+/* matmul with PERM_A / PERM_B reads its operands through the permutation: the same products as
+ * above with the operands stored transposed. */
+static ir_node *matmul_perm(fixture *f, int a, int b, int pa, int pb) {
+    ir_node *n = fx_node(f, IR_OP_MATMUL, a, b, -1);
+    ir_attr *perm[2] = {&n->attr[IR_ATTR_PERM_A], &n->attr[IR_ATTR_PERM_B]};
+    int rank[2] = {pa, pb};
+    for (int s = 0; s < 2; s++) { /* rank r > 0: swap the last two of r axes */
+        perm[s]->n = rank[s];
+        for (int i = 0; i < rank[s]; i++) perm[s]->v[i] = i < rank[s] - 2 ? i : 2 * rank[s] - 3 - i;
+    }
+    return n;
+}
+
+static void test_matmul_perm(void) {
+    fixture f;
+    fx_init(&f);
+    int a = fx_input(&f, ty(IR_F32, 2, 3, 2), V(1, 4, 2, 5, 3, 6)); /* [[1,2,3],[4,5,6]] stored transposed */
+    int b = fx_input(&f, ty(IR_F32, 2, 3, 2), V(7, 8, 9, 10, 11, 12));
+    expect(&f, fx_infer(&f, matmul_perm(&f, a, b, 2, 0)), "matmul perm_a", ty(IR_F32, 2, 2, 2), V(58, 64, 139, 154),
+           0);
+    fx_init(&f);
+    a = fx_input(&f, ty(IR_F32, 2, 2, 3), V(1, 2, 3, 4, 5, 6));
+    b = fx_input(&f, ty(IR_F32, 2, 2, 3), V(7, 9, 11, 8, 10, 12));
+    expect(&f, fx_infer(&f, matmul_perm(&f, a, b, 0, 2)), "matmul perm_b", ty(IR_F32, 2, 2, 2), V(58, 64, 139, 154),
+           0);
+    fx_init(&f); /* batch of two: [2,3,2]^T @ [2,2,3]^T; the second batch is the first negated */
+    a = fx_input(&f, ty(IR_I32, 3, 2, 3, 2), V(1, 4, 2, 5, 3, 6, -1, -4, -2, -5, -3, -6));
+    b = fx_input(&f, ty(IR_I32, 3, 2, 2, 3), V(7, 9, 11, 8, 10, 12, 7, 9, 11, 8, 10, 12));
+    expect(&f, fx_infer(&f, matmul_perm(&f, a, b, 3, 3)), "matmul perm_a perm_b batched", ty(IR_I32, 3, 2, 2, 2),
+           V(58, 64, 139, 154, -58, -64, -139, -154), 0);
+}
+
 /* ---- movement and indexing ---------------------------------------------------------------- */
 
 static void test_movement(void) {
@@ -668,6 +700,7 @@ int main(void) {
     test_argmax_softmax();
     test_norms_and_losses();
     test_matmul();
+    test_matmul_perm();
     test_movement();
     test_indexing();
     test_conv2d();

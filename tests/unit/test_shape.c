@@ -276,6 +276,44 @@ static void test_matmul(void) {
     EXPECT_ERROR(mk(IR_OP_MATMUL, 2, bb, bb), "matmul: expected f32, i32 or i64 operands, got bool[2,2]");
 }
 
+/* PERM_A / PERM_B: the operand as transpose(operand, perm), which canonicalize writes when it
+ * absorbs a transpose; negative entries normalize, and errors show the operands as transposed. */
+static void test_matmul_perm(void) {
+    fx_reset();
+    int a = add_input("f32[4,3]"), w = add_input("f32[4,5]"), wt = add_input("f32[5,4]");
+    int x = add_input("f32[2,4,3]"), v = add_input("f32[4]");
+    ir_node *n = mk(IR_OP_MATMUL, 2, a, w);
+    set_ints(n, IR_ATTR_PERM_A, 2, 1LL, 0LL);
+    EXPECT_TYPE(n, "f32[3,5]");
+    n = mk(IR_OP_MATMUL, 2, a, wt);
+    set_ints(n, IR_ATTR_PERM_A, 2, -1LL, -2LL);
+    set_ints(n, IR_ATTR_PERM_B, 2, 1LL, 0LL);
+    EXPECT_TYPE(n, "f32[3,5]");
+    CHECK(n->attr[IR_ATTR_PERM_A].v[0] == 1 && n->attr[IR_ATTR_PERM_A].v[1] == 0);
+    n = mk(IR_OP_MATMUL, 2, x, w);
+    set_ints(n, IR_ATTR_PERM_A, 3, 0LL, 2LL, 1LL);
+    EXPECT_TYPE(n, "f32[2,3,5]");
+    n = mk(IR_OP_MATMUL, 2, a, wt);
+    set_ints(n, IR_ATTR_PERM_A, 2, 1LL, 0LL);
+    EXPECT_ERROR(n, "matmul: inner dimensions differ: f32[3,4] @ f32[5,4]");
+    n = mk(IR_OP_MATMUL, 2, a, v);
+    set_ints(n, IR_ATTR_PERM_A, 2, 1LL, 0LL);
+    set_ints(n, IR_ATTR_PERM_B, 1, 0LL);
+    EXPECT_TYPE(n, "f32[3]");
+    n = mk(IR_OP_MATMUL, 2, a, w);
+    set_ints(n, IR_ATTR_PERM_A, 3, 1LL, 0LL, 2LL);
+    EXPECT_ERROR(n, "matmul: perm_a [1,0,2] has 3 entries, but f32[4,3] has 2 axes");
+    n = mk(IR_OP_MATMUL, 2, a, wt);
+    set_ints(n, IR_ATTR_PERM_B, 2, 0LL, 0LL);
+    EXPECT_ERROR(n, "matmul: perm_b [0,0] is not a permutation of the 2 axes of f32[5,4]");
+    n = mk(IR_OP_MATMUL, 2, a, w);
+    set_ints(n, IR_ATTR_PERM_A, 2, 2LL, 0LL);
+    EXPECT_ERROR(n, "matmul: perm_a [2,0] is not a permutation of the 2 axes of f32[4,3]");
+    n = mk(IR_OP_MATMUL, 2, a, w);
+    n->attr[IR_ATTR_PERM_A].n = -1;
+    EXPECT_ERROR(n, "matmul: perm_a [] has -1 entries, but f32[4,3] has 2 axes");
+}
+
 static void test_transpose(void) {
     fx_reset();
     int x = add_input("f32[2,3,4]"), s = add_input("i32[]");
@@ -597,6 +635,7 @@ int main(void) {
     test_normalization();
     test_losses();
     test_matmul();
+    test_matmul_perm();
     test_transpose();
     test_reshape_broadcast_to();
     test_concat_pad();

@@ -13,6 +13,11 @@ static void test_cost(void) {
     ir_cost c = ir_node_cost(fx.g, mm);
     CHECK(c.flops == 2.0 * 64 * 512 * 784);
     CHECK(c.bytes_read == 4.0 * (64 * 784 + 784 * 512) && c.bytes_written == 4.0 * 64 * 512);
+    int xt = add_input("f32[3,784,64]");
+    ir_node *mt = mk(IR_OP_MATMUL, 2, xt, w);
+    set_ints(mt, IR_ATTR_PERM_A, 3, 0LL, 2LL, 1LL); /* K = 784 is axis 1 of a as stored */
+    EXPECT_TYPE(mt, "f32[3,64,512]");
+    CHECK(ir_node_cost(fx.g, mt).flops == 2.0 * 3 * 64 * 512 * 784);
     ir_node *add = mk(IR_OP_ADD, 2, mm->id, b);
     EXPECT_TYPE(add, "f32[64,512]");
     c = ir_node_cost(fx.g, add);
