@@ -284,7 +284,8 @@ int *ir_graph_use_counts(const ir_graph *g);
  * renumbers ids and operands, drops groups left empty. Returns false (after reporting an
  * internal error) if the graph has a cycle or a dead node is still used. */
 bool ir_graph_cleanup(ir_graph *g, ir_diag *d);
-/* Marks every node no output depends on as dead (inputs and params are kept). Returns how many. */
+/* Marks every node no output depends on as dead (input nodes are kept: they are the graph's
+ * signature). Returns how many. */
 int ir_graph_mark_unused(ir_graph *g);
 
 /* ---- ir/schedule.c: the kernels of a graph ------------------------------------------------ */

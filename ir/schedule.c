@@ -56,12 +56,25 @@ static ir_cost kernel_cost(const ir_graph *g, int first, int count) {
     return c;
 }
 
-static const char *lone_node_name(const ir_graph *g, const ir_node *n) {
-    char buf[256];
+static bool name_taken(const ir_graph *g, const ir_kernel *k, int n, const char *name) {
+    for (int i = 0; i < g->n_groups; i++)
+        if (strcmp(g->groups[i].name, name) == 0) return true;
+    for (int i = 0; i < n; i++)
+        if (strcmp(k[i].name, name) == 0) return true;
+    return false;
+}
+
+/* "<op>_<dims>", made unique within the graph like the fusion pass's names ("_1", "_2", ...),
+ * so that profiles and traces can tell two transposes apart. */
+static const char *lone_node_name(const ir_graph *g, const ir_node *n, const ir_kernel *k, int n_kernels) {
+    char buf[256], unique[280];
     size_t used = (size_t)snprintf(buf, sizeof buf, "%s", ir_op_table[n->op].name);
     for (int d = 0; d < n->type.rank && used < sizeof buf; d++)
         used += (size_t)snprintf(buf + used, sizeof buf - used, "%c%lld", d ? 'x' : '_', (long long)n->type.dims[d]);
-    return ir_strdup(g->module->arena, buf);
+    snprintf(unique, sizeof unique, "%s", buf);
+    for (int suffix = 1; name_taken(g, k, n_kernels, unique); suffix++)
+        snprintf(unique, sizeof unique, "%s_%d", buf, suffix);
+    return ir_strdup(g->module->arena, unique);
 }
 
 int ir_graph_kernels(const ir_graph *g, ir_kernel **out) {
@@ -78,7 +91,7 @@ int ir_graph_kernels(const ir_graph *g, ir_kernel **out) {
             continue;
         }
         k[n].group = node->group;
-        k[n].name = node->group >= 0 ? g->groups[node->group].name : lone_node_name(g, node);
+        k[n].name = node->group >= 0 ? g->groups[node->group].name : lone_node_name(g, node, k, n);
         k[n].first = i;
         k[n].count = count;
         k[n].cost = kernel_cost(g, i, count);

@@ -1,7 +1,7 @@
-/* canonicalize.c — local rewrites to a canonical form: algebraic identities (x*1, x+0, --x, ...),
- * chains of transposes, reshapes and broadcasts collapsed, transposes absorbed into matmul as
- * PERM_A/PERM_B, splat tensors used elementwise turned into scalar constants, and constants
- * second in commutative ops. Every rewrite keeps the type its users see (docs/passes.d). */
+/* canonicalize.c — local rewrites to a canonical form: algebraic identities (x*1, x+0, --x,
+ * select on a constant), chains of transposes, reshapes and broadcasts collapsed, transposes
+ * absorbed into matmul as PERM_A/PERM_B, splat operands turned into scalar constants, and
+ * constants second in commutative ops. Every rewrite keeps the type its users see. */
 #include "passes/simplify.h"
 
 #include <stdlib.h>
@@ -60,6 +60,13 @@ static int rule_identity(canon *c, ir_node *n) {
     case IR_OP_POW: return splat_is(b, 1) ? keep_operand(c, n, a->id) : KEEP;
     default: return KEEP;
     }
+}
+
+/* select(c, a, b) with a splat condition -> a or b: nothing is computed, so this is exact. */
+static int rule_select(canon *c, ir_node *n) {
+    double v;
+    if (!pass_splat_value(operand(c, n, 0), &v)) return KEEP;
+    return keep_operand(c, n, v != 0 ? n->in[1] : n->in[2]);
 }
 
 /* commutative op(constant, x) -> op(x, constant): one form for cse and for the rules above. */
@@ -208,8 +215,8 @@ static int rewrite_once(canon *c, ir_node *n) {
     case IR_OP_CAST: return rule_unary(c, n);
     default: break;
     }
-    int r = KEEP;
-    if (ir_op_table[n->op].flags & IR_COMMUTATIVE) r = rule_constant_second(c, n);
+    int r = n->op == IR_OP_SELECT ? rule_select(c, n) : KEEP;
+    if (r == KEEP && (ir_op_table[n->op].flags & IR_COMMUTATIVE)) r = rule_constant_second(c, n);
     if (r == KEEP && n->n_in == 2 && (ir_op_table[n->op].flags & IR_ELEMENTWISE)) r = rule_identity(c, n);
     if (r == KEEP) r = rule_scalar_operand(c, n);
     return r;

@@ -77,8 +77,13 @@ static int log_sum(builder *b, int d, int e, int s, int axis) {
     int t = reduce(b, IR_OP_SUM, select3(b, binary(b, IR_OP_LT, d, zero), e, zero), axis, true);
     int u = binary(b, IR_OP_ADD, t, one);
     int ratio = binary(b, IR_OP_DIV, t, binary(b, IR_OP_SUB, u, one));
-    int log1p = select3(b, binary(b, IR_OP_EQ, u, one), t, binary(b, IR_OP_MUL, unary(b, IR_OP_LOG, u), ratio));
-    int unique = binary(b, IR_OP_LT, binary(b, IR_OP_SUB, s, t), scalar(b, 1.5, IR_F32));
+    /* One node per statement: C leaves the order of argument evaluation open, and the node
+     * order (so the printed IR) must not depend on the compiler. */
+    int u_is_one = binary(b, IR_OP_EQ, u, one);
+    int goldberg = binary(b, IR_OP_MUL, unary(b, IR_OP_LOG, u), ratio);
+    int log1p = select3(b, u_is_one, t, goldberg);
+    int rest = binary(b, IR_OP_SUB, s, t);
+    int unique = binary(b, IR_OP_LT, rest, scalar(b, 1.5, IR_F32));
     return select3(b, unique, log1p, unary(b, IR_OP_LOG, s));
 }
 

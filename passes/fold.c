@@ -35,18 +35,23 @@ static const ir_tensor *value_of(folder *f, int id) {
 /* Evaluates n when every operand is known and the result is small enough; false otherwise, and
  * when the kernel fails (gather out of range: left for the run to report). */
 static bool evaluate(folder *f, const ir_node *n) {
-    if (n->n_in == 0 || n->n_in > IR_MAX_RANK || type_bytes(&n->type) > f->max_bytes) return false;
-    ir_tensor in[IR_MAX_RANK];
-    for (int k = 0; k < n->n_in; k++) {
+    if (n->n_in == 0 || type_bytes(&n->type) > f->max_bytes) return false;
+    ir_tensor *in = malloc(sizeof *in * (size_t)n->n_in); /* concat is variadic */
+    if (!in) return false;
+    bool known = true;
+    for (int k = 0; k < n->n_in && known; k++) {
         const ir_tensor *v = value_of(f, n->in[k]);
-        if (!v) return false;
-        in[k] = *v;
+        if (v) in[k] = *v;
+        known = v != NULL;
     }
     ir_tensor *out = &f->val[n->id];
-    if (!ir_tensor_alloc(out, &n->type)) return false;
-    if (ir_op_table[n->op].kernel(n, in, out, &f->quiet)) return true;
-    ir_tensor_free(out);
-    return false;
+    known = known && ir_tensor_alloc(out, &n->type);
+    if (known && !ir_op_table[n->op].kernel(n, in, out, &f->quiet)) {
+        ir_tensor_free(out);
+        known = false;
+    }
+    free(in);
+    return known;
 }
 
 /* True when every element has the bytes of element 0 (so a NaN payload or -0.0 must match too),

@@ -89,7 +89,8 @@ def mismatch(ref, got):
         return None
     bad = np.argwhere(~close)
     err = np.abs(ref.astype(np.float64) - got.astype(np.float64))[~close].max() if ref.dtype.kind == "f" else None
-    shown = ", ".join("%s: %r vs %r" % (list(i), ref[tuple(i)].item(), got[tuple(i)].item()) for i in bad[:3])
+    shown = ", ".join("%s: %r vs %r" % ([int(x) for x in i], ref[tuple(i)].item(), got[tuple(i)].item())
+                      for i in bad[:3])
     return "%d of %d elements differ (largest difference %s): %s" % (len(bad), ref.size, err, shown)
 
 

@@ -17,7 +17,7 @@ class Program(MathOps, ShapeOps):
     the pool of earlier values (recent and unused ones first) or makes new leaves (inputs or
     constants) of a fitting shape, and returns the new value, or None when it does not apply."""
 
-    def __init__(self, seed, index):
+    def __init__(self, seed, index, specials=0.0):
         self.index, self.seed = index, seed
         self.label = "program %d (seed %d)" % (index, seed)
         self.rng = np.random.default_rng([seed, index])
@@ -29,6 +29,7 @@ class Program(MathOps, ShapeOps):
         self.counter = 0
         self.max_inputs = int(self.rng.integers(2, 8))
         self.constant_only = self.rng.random() < 0.05   # every leaf a constant: fold takes it all
+        self.specials = self.rng.random() < specials     # NaN, infinities and signed zeros in float inputs
 
     # -- randomness helpers
     def chance(self, p):
@@ -104,6 +105,8 @@ class Program(MathOps, ShapeOps):
             a = self.rng.integers(int(lo), int(hi) + 1, size=shape)
         else:
             a = self.rng.uniform(lo, hi, size=shape)
+            if self.specials and a.size and self.chance(0.3):   # IEEE corner cases
+                a.flat[self.rng.integers(0, a.size, size=2)] = self.choice([np.nan, np.inf, -np.inf, -0.0, 0.0])
         self.inputs.append((name, dtype, shape, np.asarray(a).astype(NP_DTYPES[dtype])))
         v = Val(name, dtype, shape, lo, hi, exact=True) if dtype != "bool" else Val(name, dtype, shape, 0, 1)
         self.pool.append(v)
@@ -119,6 +122,9 @@ class Program(MathOps, ShapeOps):
     def constant_leaf(self, dtype, shape, lo=-4, hi=5):
         """A constant built from the creation ops (integers within [lo, hi]): fold and
         canonicalize get constant operands."""
+        if dtype == "f16":
+            c = self.constant_leaf("f32", shape)
+            return self.make("cast(%s, f16)" % self.use(c), "f16", shape, c.lo - 0.01, c.hi + 0.01, exact=c.exact)
         n, s = nelems(shape), ints_text(shape)
         ramp = "reshape(arange(%d), %s)" % (n, s)
         if dtype == "bool":
@@ -167,7 +173,7 @@ class Program(MathOps, ShapeOps):
         return v
 
     def num_dtype(self):
-        return self.choice(["f32", "i32", "i64"], p=[8, 2.5, 0.3])
+        return self.choice(["f32", "i32", "i64", "f16"], p=[8, 2.5, 0.3, 0.4])
 
     # -- keeping values in range
     def fit(self, v, m=LIMIT):
@@ -180,12 +186,12 @@ class Program(MathOps, ShapeOps):
                              min(max(v.lo, -k), k), min(max(v.hi, -k), k), bind=0.3)
         form = self.choice(["tanh", "scale", "clip"])
         if form == "tanh":
-            return self.make("tanh(%s)" % self.use(v), "f32", v.shape, math.tanh(v.lo), math.tanh(v.hi), bind=0.3)
+            return self.make("tanh(%s)" % self.use(v), v.dtype, v.shape, math.tanh(v.lo), math.tanh(v.hi), bind=0.3)
         if form == "scale":
             c = float("%.3g" % (m / v.bound * 0.99))
-            return self.make("%s * %s" % (self.use(v), self.literal(c, "f32")), "f32", v.shape, v.lo * c,
+            return self.make("%s * %s" % (self.use(v), self.literal(c, "f32")), v.dtype, v.shape, v.lo * c,
                              v.hi * c, bind=0.3)
-        return self.make("clip(%s, %s, %s)" % (self.use(v), self.literal(-m, "f32"), self.literal(m, "f32")), "f32",
+        return self.make("clip(%s, %s, %s)" % (self.use(v), self.literal(-m, "f32"), self.literal(m, "f32")), v.dtype,
                          v.shape, min(max(v.lo, -m), m), min(max(v.hi, -m), m), bind=0.3)
 
     def apart(self, v):
@@ -195,7 +201,7 @@ class Program(MathOps, ShapeOps):
         difference a pass may make would flip the result."""
         if v.exact:
             return v
-        noise = self.param_leaf(v.shape) if self.constant_only else self.input_leaf("f32", v.shape, -1, 1)
+        noise = self.param_leaf(v.shape) if self.constant_only else self.input_leaf(v.dtype, v.shape, -1, 1)
         return self.make("%s + %s" % (self.use(v), self.use(noise)), v.dtype, v.shape, v.lo - 1, v.hi + 1, bind=0.4)
 
     def positive(self, v, floor=0.25):
@@ -206,13 +212,13 @@ class Program(MathOps, ShapeOps):
         form = self.choice(["abs", "square", "exp", "sigmoid"])
         t = self.use(v)
         if form == "abs":
-            return self.make("abs(%s) + 0.5" % t, "f32", v.shape, 0.5, v.bound + 0.5, bind=0.3)
+            return self.make("abs(%s) + 0.5" % t, v.dtype, v.shape, 0.5, v.bound + 0.5, bind=0.3)
         if form == "square":
-            return self.make("%s * %s + 0.25" % (t, t), "f32", v.shape, 0.25, v.bound ** 2 + 0.25, bind=0.3)
+            return self.make("%s * %s + 0.25" % (t, t), v.dtype, v.shape, 0.25, v.bound ** 2 + 0.25, bind=0.3)
         if form == "exp":
             v = self.fit(v, 3)
-            return self.make("exp(%s)" % self.use(v), "f32", v.shape, math.exp(v.lo), math.exp(v.hi), bind=0.3)
-        return self.make("sigmoid(%s) + 0.25" % t, "f32", v.shape, 0.25, 1.25, bind=0.3)
+            return self.make("exp(%s)" % self.use(v), v.dtype, v.shape, math.exp(v.lo), math.exp(v.hi), bind=0.3)
+        return self.make("sigmoid(%s) + 0.25" % t, v.dtype, v.shape, 0.25, 1.25, bind=0.3)
 
     def partner(self, a, dtype=None):
         """A value that broadcasts with a (same dtype): from the pool, or a leaf of a shape made
