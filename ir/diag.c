@@ -84,6 +84,16 @@ void ir_error(ir_diag *d, ir_loc loc, const char *fmt, ...) {
     va_end(ap);
 }
 
+void ir_bug(ir_diag *d, ir_loc loc, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    d->bugs++;
+    ir_error(d, loc, "internal error: %s (this is a bug in tfc)", msg);
+}
+
 void ir_note(ir_diag *d, ir_loc loc, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

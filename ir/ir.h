@@ -63,6 +63,7 @@ typedef struct ir_source {
 
 typedef struct ir_diag {
     int errors;
+    int bugs;             /* how many of the errors were internal (ir_bug): the command exits 2 */
     int n_sources;
     ir_source *sources;   /* owned (malloc) */
     FILE *out;            /* where messages go; stderr by default */
@@ -75,6 +76,9 @@ int ir_diag_add_source(ir_diag *d, const char *name, const char *text, size_t le
 /* `file:line:col: error: message`, the source line and a caret; counts the error. */
 void ir_error(ir_diag *d, ir_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void ir_verror(ir_diag *d, ir_loc loc, const char *fmt, va_list ap);
+/* An internal error found at run time (a pass broke an invariant): reported like an error with
+ * "internal error: ... (this is a bug in tfc)", counted in both errors and bugs. */
+void ir_bug(ir_diag *d, ir_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A note attached to the previous error (`file:line:col: note: ...`), not counted. */
 void ir_note(ir_diag *d, ir_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The closest of `n` candidates to `name` by edit distance, or NULL when none is close. */

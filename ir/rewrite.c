@@ -195,14 +195,14 @@ static bool check_no_dead_uses(const ir_graph *g, ir_diag *d) {
         const ir_node *n = g->nodes[i];
         for (int k = 0; !n->dead && k < n->n_in; k++) {
             if (n->in[k] < 0 || n->in[k] >= g->n_nodes || g->nodes[n->in[k]]->dead) {
-                ir_error(d, n->loc, "internal error: %%%d uses a removed node (this is a bug in tfc)", i);
+                ir_bug(d, n->loc, "%%%d uses a removed node", i);
                 return false;
             }
         }
     }
     for (int i = 0; i < g->n_outputs; i++) {
         if (g->nodes[g->output_nodes[i]]->dead) {
-            ir_error(d, g->loc, "internal error: output '%s' uses a removed node (this is a bug in tfc)",
+            ir_bug(d, g->loc, "output '%s' uses a removed node",
                      g->output_names[i]);
             return false;
         }
@@ -216,7 +216,7 @@ static bool order_nodes(const ir_graph *g, int *order, int *n_live, ir_diag *d) 
     build_units(g, &u, true);
     int *unit_order = malloc(sizeof(int) * ((size_t)u.n + 1));
     bool ok = toposort(u.n, u.pred_start, u.pred, u.key, unit_order);
-    if (!ok) ir_error(d, g->loc, "internal error: a fusion group of graph '%s' is not convex (this is a bug in tfc)", g->name);
+    if (!ok) ir_bug(d, g->loc, "a fusion group of graph '%s' is not convex", g->name);
     units nodes;
     build_units(g, &nodes, false);
     if (ok) {
@@ -230,7 +230,7 @@ static bool order_nodes(const ir_graph *g, int *order, int *n_live, ir_diag *d) 
         free(rank);
         int *node_order = malloc(sizeof(int) * ((size_t)nodes.n + 1));
         ok = toposort(nodes.n, nodes.pred_start, nodes.pred, nodes.key, node_order);
-        if (!ok) ir_error(d, g->loc, "internal error: graph '%s' has a cycle (this is a bug in tfc)", g->name);
+        if (!ok) ir_bug(d, g->loc, "graph '%s' has a cycle", g->name);
         for (int v = 0; ok && v < nodes.n; v++) order[v] = (int)(nodes.key[node_order[v]] % ((int64_t)g->n_nodes + 1));
         *n_live = nodes.n;
         free(node_order);

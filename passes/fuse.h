@@ -7,7 +7,7 @@
 
 #include "passes/passes.h"
 
-/* Why a producer -> consumer pair ended in different kernels (docs/passes.d/fuse.md). */
+/* Why a producer -> consumer pair ended in different kernels (docs/passes.md, fuse). */
 typedef enum {
     FUSE_WHY_NONE,
     FUSE_WHY_CONTRACTION_OPERAND,   /* the consumer is a matmul or conv2d */

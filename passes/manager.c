@@ -112,7 +112,7 @@ static bool run_on_graph(ir_module *m, ir_graph *g, const pass_pipeline *p, cons
             fprintf(stderr, "time-passes: %-12s %-16s %8.3f ms\n", info->name, g->name, now_ms() - start);
         if (!ok) return false;
         if (o->verify_each && !ir_verify_module(m, d)) {
-            ir_error(d, IR_NO_LOC, "internal error: the IR is invalid after pass '%s' on graph '%s' (this is a bug in tfc)",
+            ir_bug(d, IR_NO_LOC, "the IR is invalid after pass '%s' on graph '%s'",
                      info->name, g->name);
             return false;
         }

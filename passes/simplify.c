@@ -36,12 +36,12 @@ void pass_become(ir_graph *g, ir_node *n, ir_op op, const int *in, int n_in) {
 bool pass_reinfer(ir_graph *g, ir_node *n, ir_diag *d) {
     ir_type before = n->type;
     if (!ir_infer(g, n, d)) {
-        ir_error(d, n->loc, "internal error: a rewritten %s does not type-check (this is a bug in tfc)",
+        ir_bug(d, n->loc, "a rewritten %s does not type-check",
                  ir_op_name(n->op));
         return false;
     }
     if (ir_type_equal(&before, &n->type)) return true;
-    ir_error(d, n->loc, "internal error: a rewrite changed %s from %s to %s (this is a bug in tfc)",
+    ir_bug(d, n->loc, "a rewrite changed %s from %s to %s",
              ir_op_name(n->op), ir_type_text(&before).s, ir_type_text(&n->type).s);
     return false;
 }
@@ -50,7 +50,7 @@ ir_node *pass_add(ir_graph *g, ir_op op, const int *in, int n_in, const ir_attr 
     ir_node *n = ir_graph_add_node(g, op, in, n_in, loc);
     if (attrs) memcpy(n->attr, attrs, sizeof n->attr);
     if (ir_infer(g, n, d)) return n;
-    ir_error(d, loc, "internal error: a pass built an ill-typed %s (this is a bug in tfc)", ir_op_name(op));
+    ir_bug(d, loc, "a pass built an ill-typed %s", ir_op_name(op));
     return NULL;
 }
 

@@ -56,8 +56,9 @@ void cli_model_free(cli_model *m);
 /* The graph named by --graph, or the module's only graph; reports and returns NULL otherwise. */
 ir_graph *cli_pick_graph(const cli_options *o, cli_model *m);
 
-/* cli_passes.c: runs the passes that --passes, -O and the dump stage ask for. */
-bool cli_optimize(const cli_options *o, cli_model *m, const char *stage, int default_level);
+/* cli_passes.c: runs the passes that --passes, -O and the dump stage ask for. Returns an exit
+ * status: CLI_INTERNAL_ERROR when a pass broke an invariant (a bug), CLI_USER_ERROR otherwise. */
+int cli_optimize(const cli_options *o, cli_model *m, const char *stage, int default_level);
 
 /* cli_tensors.c: files <-> interpreter tensors, with the checks a user's files need. */
 bool cli_load_input(const char *path, const char *what, const ir_type *want, ir_tensor *out, ir_diag *d);

@@ -5,14 +5,15 @@
 
 #include <string.h>
 
-bool cli_optimize(const cli_options *o, cli_model *m, const char *stage, int default_level) {
+int cli_optimize(const cli_options *o, cli_model *m, const char *stage, int default_level) {
     pass_pipeline p;
     if (o->passes) {
-        if (!pass_pipeline_parse(o->passes, &p, &m->diag)) return false;
+        if (!pass_pipeline_parse(o->passes, &p, &m->diag)) return CLI_USER_ERROR;
     } else {
         pass_pipeline_for_level(o->opt_level >= 0 ? o->opt_level : default_level, stage, &p);
     }
     pass_run_options ro = {o->verify_each, o->time_passes, o->dump_after, o->dump_dir,
                            o->explain_fusion ? stderr : NULL};
-    return pass_run_pipeline(m->module, &p, &ro, &m->diag);
+    if (pass_run_pipeline(m->module, &p, &ro, &m->diag)) return CLI_OK;
+    return m->diag.bugs ? CLI_INTERNAL_ERROR : CLI_USER_ERROR;
 }

@@ -125,7 +125,7 @@ int cli_run(const cli_options *o) {
     }
     cli_model m;
     int rc = cli_load_model(o, &m);
-    if (rc == CLI_OK && !cli_optimize(o, &m, NULL, 3)) rc = CLI_USER_ERROR;
+    if (rc == CLI_OK) rc = cli_optimize(o, &m, NULL, 3);
     const ir_graph *g = rc == CLI_OK ? cli_pick_graph(o, &m) : NULL;
     if (rc == CLI_OK && !g) rc = CLI_USER_ERROR;
     if (rc == CLI_OK &&

@@ -61,7 +61,7 @@ int cli_dump(const cli_options *o) {
     cli_model m;
     int rc = cli_load_model(o, &m);
     bool run_passes = strcmp(stage, "graph") != 0 || o->passes;
-    if (rc == CLI_OK && run_passes && !cli_optimize(o, &m, stage, 3)) rc = CLI_USER_ERROR;
+    if (rc == CLI_OK && run_passes) rc = cli_optimize(o, &m, stage, 3);
     if (rc == CLI_OK) rc = print_ir(o, &m, format);
     cli_model_free(&m);
     return rc;
@@ -70,7 +70,7 @@ int cli_dump(const cli_options *o) {
 int cli_opt(const cli_options *o) {
     cli_model m;
     int rc = cli_load_model(o, &m);
-    if (rc == CLI_OK && !cli_optimize(o, &m, NULL, 0)) rc = CLI_USER_ERROR;
+    if (rc == CLI_OK) rc = cli_optimize(o, &m, NULL, 0);
     if (rc == CLI_OK) rc = print_ir(o, &m, "text");
     cli_model_free(&m);
     return rc;

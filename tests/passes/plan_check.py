@@ -2,7 +2,7 @@
 interpreter ignores offsets, so comparing outputs cannot find a plan that overlaps two live
 values). Used by random_graphs.py on the IR that `--dump-after plan` writes.
 
-The rules are docs/passes.d/plan.md's: kernels run in the order printed (a fusion group, or a
+The rules are docs/passes.md (plan)'s: kernels run in the order printed (a fusion group, or a
 lone node other than input, param, constant and reshape); a value lives from the kernel that
 writes it to the last kernel that reads it, through @alias views, and to the end when an output
 is a view of it. Two @arena values whose bytes overlap must not be live at once, except a

@@ -11,7 +11,7 @@ integers and bools exactly (f16 outputs within 1e-2); every run uses --verify-ea
 leave a sound memory plan (plan_check.py). The reproducers in regress/*.tg are checked first,
 on --random-inputs. A failure prints the program, the configuration and the mismatch, is
 written under --keep (shrunk first with --reduce), and the script exits 1. The generator is
-random_program.py; docs/passes.d/testing.md explains it. NumPy only.
+random_program.py; docs/passes.md (its last section) explains it. NumPy only.
 """
 import argparse
 import concurrent.futures
