@@ -169,4 +169,19 @@ static inline int fixture_close(const char *name) {
     return failures != 0;
 }
 
+/* Runs the verifier; expects it to pass (want == NULL) or to report exactly one error, want. */
+__attribute__((unused)) static void expect_verify_at(int line, const char *want) {
+    long from = ftell(fx.out);
+    int errors = fx.d.errors;
+    bool ok = ir_verify_module(fx.m, &fx.d);
+    const char *got = captured(from);
+    bool good = want ? !ok && fx.d.errors == errors + 1 && strcmp(got, want) == 0 : ok && fx.d.errors == errors;
+    if (!good) {
+        fprintf(stderr, "%s:%d: verifier: expected %s%s\ngot (%d errors):\n    %s\n", __FILE__, line,
+                want ? "the error\n    " : "success", want ? want : "", fx.d.errors - errors, got);
+        failures++;
+    }
+}
+#define EXPECT_VERIFY(want) expect_verify_at(__LINE__, (want))
+
 #endif

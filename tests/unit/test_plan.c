@@ -8,19 +8,6 @@
 
 /* ---- the verifier on fusion groups ------------------------------------------------------------- */
 
-static void expect_verify_at(int line, const char *want) {
-    long from = ftell(fx.out);
-    int errors = fx.d.errors;
-    bool ok = ir_verify_module(fx.m, &fx.d);
-    const char *got = captured(from);
-    bool good = want ? !ok && fx.d.errors == errors + 1 && strcmp(got, want) == 0 : ok && fx.d.errors == errors;
-    if (!good) {
-        fprintf(stderr, "%s:%d: verifier: expected %s%s\ngot (%d errors):\n    %s\n", __FILE__, line,
-                want ? "the error\n    " : "success", want ? want : "", fx.d.errors - errors, got);
-        failures++;
-    }
-}
-#define EXPECT_VERIFY(want) expect_verify_at(__LINE__, (want))
 
 /* y = abs(neg(exp(x))): nodes 1, 2, 3 compute; returns the id of the first. */
 static int chain_graph(void) {

@@ -70,20 +70,6 @@ static void test_cost(void) {
 
 /* ---- verifier -------------------------------------------------------------------------------- */
 
-/* Runs the verifier; expects it to pass (want == NULL) or to report exactly one error, want. */
-static void expect_verify_at(int line, const char *want) {
-    long from = ftell(fx.out);
-    int errors = fx.d.errors;
-    bool ok = ir_verify_module(fx.m, &fx.d);
-    const char *got = captured(from);
-    bool good = want ? !ok && fx.d.errors == errors + 1 && strcmp(got, want) == 0 : ok && fx.d.errors == errors;
-    if (!good) {
-        fprintf(stderr, "%s:%d: verifier: expected %s%s\ngot (%d errors):\n    %s\n", __FILE__, line,
-                want ? "the error\n    " : "success", want ? want : "", fx.d.errors - errors, got);
-        failures++;
-    }
-}
-#define EXPECT_VERIFY(want) expect_verify_at(__LINE__, (want))
 
 /* A small valid graph: y = relu(x @ w + b), with the output bound. */
 static ir_node *verifier_graph(void) {
