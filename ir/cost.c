@@ -43,13 +43,15 @@ static double visited_elems(const ir_graph *g, const ir_node *n) {
     return most;
 }
 
+/* The common case: `flops` of work, every operand read once, the result written once. */
+static ir_cost streaming_cost(const ir_graph *g, const ir_node *n, double flops) {
+    ir_cost c = {flops, operand_bytes(g, n), type_bytes(&n->type)};
+    return c;
+}
+
 /* flops = visited elements × the op's flops_per_elem; every operand read once. */
 ir_cost cost_elementwise(const ir_graph *g, const ir_node *n) {
-    ir_cost c;
-    c.flops = visited_elems(g, n) * ir_op_table[n->op].flops_per_elem;
-    c.bytes_read = operand_bytes(g, n);
-    c.bytes_written = type_bytes(&n->type);
-    return c;
+    return streaming_cost(g, n, visited_elems(g, n) * ir_op_table[n->op].flops_per_elem);
 }
 
 /* flops = input elements × flops_per_elem (for mse, its two operands broadcast together): the
@@ -64,33 +66,21 @@ ir_cost cost_matmul(const ir_graph *g, const ir_node *n) {
     int last = a->rank - 1;
     int k_axis = perm->n == a->rank && last >= 0 ? (int)perm->v[last] : last;
     double k = k_axis >= 0 && k_axis < a->rank ? (double)a->dims[k_axis] : 0;
-    ir_cost c;
-    c.flops = 2 * type_elems(&n->type) * k;
-    c.bytes_read = operand_bytes(g, n);
-    c.bytes_written = type_bytes(&n->type);
-    return c;
+    return streaming_cost(g, n, 2 * type_elems(&n->type) * k);
 }
 
 /* 2·N·O·Ho·Wo·(C/groups)·kh·kw = 2 × (output elements) × (w.dims[1]·kh·kw). */
 ir_cost cost_conv2d(const ir_graph *g, const ir_node *n) {
     const ir_type *w = &ir_operand(g, n, 1)->type;
     double per_out = w->rank == 4 ? (double)w->dims[1] * (double)w->dims[2] * (double)w->dims[3] : 0;
-    ir_cost c;
-    c.flops = 2 * type_elems(&n->type) * per_out;
-    c.bytes_read = operand_bytes(g, n);
-    c.bytes_written = type_bytes(&n->type);
-    return c;
+    return streaming_cost(g, n, 2 * type_elems(&n->type) * per_out);
 }
 
 /* output elements × kh·kw: one compare or add per window element. */
 ir_cost cost_pool2d(const ir_graph *g, const ir_node *n) {
     const ir_attr *k = &n->attr[IR_ATTR_KERNEL];
     double window = k->n == 2 ? (double)k->v[0] * (double)k->v[1] : 1;
-    ir_cost c;
-    c.flops = type_elems(&n->type) * window * ir_op_table[n->op].flops_per_elem;
-    c.bytes_read = operand_bytes(g, n);
-    c.bytes_written = type_bytes(&n->type);
-    return c;
+    return streaming_cost(g, n, type_elems(&n->type) * window * ir_op_table[n->op].flops_per_elem);
 }
 
 /* No arithmetic. gather and slice read only what they copy (the output's worth, plus the

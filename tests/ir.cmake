@@ -18,14 +18,5 @@ endif()
 add_test(NAME ir.roundtrip COMMAND sh ${TFC_TEST_DIR}/ir/roundtrip.sh $<TARGET_FILE:tfc> ${PROJECT_SOURCE_DIR}/examples)
 
 if(TFC_FUZZ)
-  # The ir sources are compiled in, not linked from tfc_ir, so that libFuzzer sees their coverage.
-  add_executable(fuzz_ir_text ${TFC_TEST_DIR}/fuzz/fuzz_ir_text.c ${TFC_IR_SOURCES})
-  target_compile_options(fuzz_ir_text PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_options(fuzz_ir_text PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_libraries(fuzz_ir_text PRIVATE tfc_runtime)
-  # New inputs go to the build tree's folder (listed first); the seeds in the source tree stay as they are.
-  file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/corpus_ir_text)
-  add_test(NAME fuzz.ir_text
-           COMMAND fuzz_ir_text -max_total_time=30 -max_len=4096 -dict=${TFC_TEST_DIR}/fuzz/ir_text.dict
-                   ${CMAKE_CURRENT_BINARY_DIR}/corpus_ir_text ${TFC_TEST_DIR}/fuzz/corpus_ir_text)
+  tfc_fuzz_test(ir_text 30 tfc_ir DICT ${TFC_TEST_DIR}/fuzz/ir_text.dict)
 endif()

@@ -2,10 +2,7 @@
 # (group checks, random graphs planned and run on a simulated arena), planned IR the verifier
 # must reject (tests/passes/verify/), and the JSON plan of the examples against the targets.
 # The golden tests tests/passes/plan_*.tgir are registered by tests/passes.cmake.
-add_executable(test_plan ${TFC_TEST_DIR}/unit/test_plan.c)
-target_compile_options(test_plan PRIVATE ${TFC_WARNINGS})
-target_link_libraries(test_plan PRIVATE tfc_passes tfc_ir)
-add_test(NAME unit.plan COMMAND test_plan)
+tfc_unit_test(plan tfc_passes tfc_ir)
 
 if(TFC_FILECHECK)
   file(GLOB TFC_VERIFY_TESTS CONFIGURE_DEPENDS ${TFC_TEST_DIR}/passes/verify/*.tgir)
