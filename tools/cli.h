@@ -39,6 +39,10 @@ typedef struct cli_options {
     const char *dump_after;       /* --dump-after PASS|all */
     const char *dump_dir;         /* --dump-dir DIR */
     bool explain_fusion;          /* --explain-fusion */
+    int threads;                  /* run --threads; 0: all cores */
+    int bench_runs;               /* run --bench N; 0: no benchmark */
+    const char *profile;          /* run --profile FILE */
+    const char *cpu;              /* --cpu NAME; NULL: the host */
 } cli_options;
 
 /* cli_args.c: parses argv after the verb; reports a bad option and returns false. */
@@ -66,6 +70,25 @@ bool cli_save_tensor(const char *path, const ir_tensor *t, ir_diag *d);
 bool cli_init_params(const cli_options *o, const ir_module *m, ir_tensor *params, ir_diag *d);
 bool cli_save_params(const char *path, const ir_module *m, const ir_tensor *params, ir_diag *d);
 void cli_print_summary(FILE *out, const char *name, const ir_tensor *t);
+
+/* cli_backend.c: the CPU backend. */
+struct cg_program;
+struct cg_cpu_jit;
+struct rt_exec;
+typedef struct cli_compiled {
+    struct cg_program *program;   /* Kernel IR */
+    struct cg_cpu_jit *jit;       /* the compiled code */
+    struct rt_exec *exec;         /* arena, thread pool, scratch */
+    double compile_seconds;       /* lowering, LLVM and the JIT */
+} cli_compiled;
+/* Runs the passes code generation needs after the -O pipeline: decompose while composite ops
+ * remain, then plan. Returns an exit status. */
+int cli_prepare_codegen(const cli_options *o, cli_model *m);
+/* `dump --stage kernel|llvm|asm` of the picked graph (the module is prepared). */
+int cli_dump_code(const cli_options *o, cli_model *m, const char *stage);
+/* Lowers, compiles (--cpu, -O, --dump-dir) and makes an executor with --threads threads. */
+int cli_compile_cpu(const cli_options *o, cli_model *m, const ir_graph *g, cli_compiled *out);
+void cli_compiled_free(cli_compiled *c);
 
 /* One function per verb. */
 int cli_check(const cli_options *o);

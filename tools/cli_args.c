@@ -12,7 +12,7 @@ enum { V_CHECK = 1, V_DUMP = 2, V_OPT = 4, V_RUN = 8, V_ALL = 15 };
 typedef enum {
     OPT_GRAPH, OPT_DEFINE, OPT_SEED, OPT_STAGE, OPT_FORMAT, OPT_PASSES, OPT_BACKEND, OPT_IN, OPT_OUT,
     OPT_WEIGHTS, OPT_SAVE_WEIGHTS, OPT_RANDOM_INPUTS, OPT_HELP, OPT_LEVEL, OPT_VERIFY_EACH, OPT_TIME_PASSES,
-    OPT_DUMP_AFTER, OPT_DUMP_DIR, OPT_EXPLAIN_FUSION,
+    OPT_DUMP_AFTER, OPT_DUMP_DIR, OPT_EXPLAIN_FUSION, OPT_THREADS, OPT_BENCH, OPT_PROFILE, OPT_CPU,
 } option_id;
 
 static const struct option_row {
@@ -25,7 +25,8 @@ static const struct option_row {
     {OPT_GRAPH, "--graph", "G", V_DUMP | V_OPT | V_RUN, "the graph of the module to use (default: its only graph)"},
     {OPT_DEFINE, "-D", "NAME=VALUE", V_ALL, "override a module const"},
     {OPT_SEED, "--seed", "N", V_RUN, "seed of the parameter initializers (default 0)"},
-    {OPT_STAGE, "--stage", "STAGE", V_DUMP, "pipeline stage to print: graph, opt, fused or plan (default)"},
+    {OPT_STAGE, "--stage", "STAGE", V_DUMP,
+     "stage to print: graph, opt, fused, plan (default), kernel (Kernel IR), llvm or asm (CPU code)"},
     {OPT_FORMAT, "--format", "FMT", V_DUMP, "text (default), dot, json or svg (svg needs Graphviz's dot)"},
     {OPT_LEVEL, "-O", "LEVEL", V_DUMP | V_OPT | V_RUN, "optimization level 0-3 (-O0 runs no pass; default: -O3, opt -O0)"},
     {OPT_PASSES, "--passes", "P1,P2", V_DUMP | V_OPT | V_RUN, "run exactly these passes, in order, instead of an -O pipeline"},
@@ -34,7 +35,11 @@ static const struct option_row {
     {OPT_DUMP_AFTER, "--dump-after", "PASS", V_DUMP | V_OPT | V_RUN, "write the IR after PASS ('all': after every pass; 'input')"},
     {OPT_DUMP_DIR, "--dump-dir", "DIR", V_DUMP | V_OPT | V_RUN, "where --dump-after writes NN.GRAPH.PASS.tgir (default: stderr)"},
     {OPT_EXPLAIN_FUSION, "--explain-fusion", NULL, V_DUMP | V_OPT | V_RUN, "list each fusion candidate not fused, and why (stderr)"},
-    {OPT_BACKEND, "--backend", "B", V_RUN, "interp (the reference interpreter; default)"},
+    {OPT_BACKEND, "--backend", "B", V_RUN, "cpu (native code through LLVM; default) or interp (the reference interpreter)"},
+    {OPT_THREADS, "--threads", "N", V_RUN, "threads of the cpu backend (default: all cores)"},
+    {OPT_CPU, "--cpu", "NAME", V_DUMP | V_RUN, "target CPU of the generated code: native (default), x86-64-v3, znver4, ..."},
+    {OPT_BENCH, "--bench", "N", V_RUN, "time N runs after a warm-up and print the median, min and max"},
+    {OPT_PROFILE, "--profile", "FILE", V_RUN, "write a Chrome trace (one slice per kernel) and print per-kernel times"},
     {OPT_IN, "--in", "NAME=FILE.npy", V_RUN, "bind graph input NAME to a .npy file (repeat for each input)"},
     {OPT_OUT, "--out", "NAME=FILE.npy", V_RUN, "write graph output NAME to a .npy file (repeatable)"},
     {OPT_WEIGHTS, "--weights", "FILE", V_RUN, "parameter values from a .safetensors file (key = parameter name)"},
@@ -51,12 +56,14 @@ static const struct verb_row {
     const char *summary;
 } verb_table[] = {
     {"check", V_CHECK, "tfc check MODEL.tg [-D NAME=VALUE]", "parse and type-check; print diagnostics only"},
-    {"dump", V_DUMP, "tfc dump MODEL [--graph G] --stage graph|opt|fused|plan [--format text|dot|json|svg]",
+    {"dump", V_DUMP,
+     "tfc dump MODEL [--graph G] --stage graph|opt|fused|plan|kernel|llvm|asm [--format text|dot|json|svg]",
      "print the IR of one stage"},
     {"opt", V_OPT, "tfc opt FILE.tgir [--passes P1,P2 | -O3] [--verify-each]", "run passes on textual IR and print the result"},
     {"run", V_RUN,
-     "tfc run MODEL [--graph G] [--in NAME=FILE.npy]... [--out NAME=FILE.npy]... [--weights W.safetensors]",
-     "run a graph with the reference interpreter"},
+     "tfc run MODEL [--graph G] [--in NAME=FILE.npy]... [--out NAME=FILE.npy]... [--weights W.safetensors]\n"
+     "               [--backend cpu|interp] [--threads N] [--bench N] [--profile trace.json]",
+     "run a graph: compiled to native code (cpu) or with the reference interpreter"},
 };
 enum { N_VERBS = sizeof verb_table / sizeof verb_table[0] };
 
@@ -134,6 +141,19 @@ static bool parse_seed(const char *value, uint64_t *seed) {
     return true;
 }
 
+/* A positive count for --threads and --bench. */
+static bool parse_count(const char *opt, const char *value, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || end == value || *end || v < 1 || v > 1000000) {
+        fprintf(stderr, "tfc: error: %s expects a positive integer, got '%s'\n", opt, value);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
 static bool add_binding(const char *opt, char *value, cli_binding *list, int *count) {
     if (*count == 64) {
         fprintf(stderr, "tfc: error: too many %s options\n", opt);
@@ -169,6 +189,10 @@ static bool apply_option(option_id id, const char *name, char *value, cli_option
     case OPT_DUMP_AFTER: o->dump_after = value; return true;
     case OPT_DUMP_DIR: o->dump_dir = value; return true;
     case OPT_EXPLAIN_FUSION: o->explain_fusion = true; return true;
+    case OPT_THREADS: return parse_count(name, value, &o->threads);
+    case OPT_BENCH: return parse_count(name, value, &o->bench_runs);
+    case OPT_PROFILE: o->profile = value; return true;
+    case OPT_CPU: o->cpu = value; return true;
     }
     return false;
 }

@@ -1,8 +1,12 @@
-/* cmd_run.c — `tfc run`: binds the user's .npy inputs and weights to a graph, runs it with the
- * reference interpreter and writes or summarizes its outputs. Every user mistake is one message
+/* cmd_run.c — `tfc run`: binds the user's .npy inputs and weights to a graph, runs it compiled
+ * (cpu) or with the reference interpreter, optionally timed (--bench) or profiled, and writes or
+ * summarizes its outputs. Every user mistake is one message
  * naming the file or name and what was expected. */
+#include "codegen/cpu/cpu.h"
+#include "runtime/program.h"
 #include "tools/cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,43 +100,170 @@ static void free_tensors(ir_tensor *t, int n) {
     free(t);
 }
 
-static int run_graph(const cli_options *o, cli_model *m, const ir_graph *g) {
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* `bench: GRAPH N runs median X ms min Y ms max Z ms` over N timed runs after one warm-up. */
+static bool bench(const cli_options *o, const ir_graph *g, bool (*run_once)(void *), void *ctx) {
+    double *t = calloc((size_t)o->bench_runs, sizeof *t);
+    if (!t) return false;
+    bool ok = run_once(ctx);
+    for (int i = 0; ok && i < o->bench_runs; i++) {
+        double t0 = rt_now_seconds();
+        ok = run_once(ctx);
+        t[i] = (rt_now_seconds() - t0) * 1e3;
+    }
+    if (ok) {
+        qsort(t, (size_t)o->bench_runs, sizeof *t, compare_doubles);
+        int n = o->bench_runs;
+        double median = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+        printf("bench: %s %d runs median %.3f ms min %.3f ms max %.3f ms\n", g->name, n, median, t[0], t[n - 1]);
+    }
+    free(t);
+    return ok;
+}
+
+/* ---- the reference interpreter ------------------------------------------------------------- */
+
+typedef struct interp_run {
+    const ir_graph *g;
+    const ir_tensor *params, *inputs;
+    ir_tensor *outputs;
+    ir_diag *diag;
+} interp_run;
+
+static bool interp_once(void *ctx) {
+    interp_run *r = ctx;
+    for (int i = 0; i < r->g->n_outputs; i++) ir_tensor_free(&r->outputs[i]);
+    return ir_interp_graph(r->g, r->params, r->inputs, r->outputs, r->diag);
+}
+
+/* ---- the CPU backend --------------------------------------------------------------------- */
+
+typedef struct cpu_run {
+    rt_exec *exec;
+    char **slots;
+} cpu_run;
+
+static bool cpu_once(void *ctx) {
+    cpu_run *r = ctx;
+    if (rt_exec_run(r->exec, r->slots) == 0) return true;
+    fprintf(stderr, "tfc: error: %s\n", rt_exec_error(r->exec));
+    return false;
+}
+
+/* Per-kernel times of one profiled run, beside the cost model's work (stderr). */
+static void print_profile(const cli_compiled *c) {
+    const rt_program *p = cg_cpu_jit_program(c->jit);
+    double total = 0;
+    for (int i = 0; i < p->n_steps; i++) total += rt_exec_step_seconds(c->exec, i);
+    fprintf(stderr, "profile: %s, %d kernels, %.3f ms\n", p->name, p->n_steps, total * 1e3);
+    fprintf(stderr, "  %-48s %10s %6s %9s %8s\n", "kernel", "time", "share", "GFLOP/s", "GB/s");
+    for (int i = 0; i < p->n_steps; i++) {
+        double s = rt_exec_step_seconds(c->exec, i);
+        const rt_step *st = &p->steps[i];
+        fprintf(stderr, "  %-48s %7.3f ms %5.1f%% %9.2f %8.2f\n", st->name, s * 1e3, total > 0 ? 100 * s / total : 0,
+                s > 0 ? st->flops / s * 1e-9 : 0, s > 0 ? st->bytes / s * 1e-9 : 0);
+    }
+}
+
+static bool run_cpu(const cli_options *o, cli_model *m, const ir_graph *g, ir_tensor *params, ir_tensor *inputs,
+                    ir_tensor *outputs) {
+    const ir_module *mod = m->module;
+    for (int i = 0; i < g->n_outputs; i++) {
+        if (!ir_tensor_alloc(&outputs[i], &g->nodes[g->output_nodes[i]]->type)) {
+            fprintf(stderr, "tfc: error: out of memory for output '%s'\n", g->output_names[i]);
+            return false;
+        }
+    }
+    cli_compiled c;
+    bool ok = cli_compile_cpu(o, m, g, &c) == CLI_OK;
+    char **slots = calloc((size_t)(1 + g->n_inputs + g->n_outputs + mod->n_params), sizeof *slots);
+    ok = ok && slots;
+    if (ok) {
+        for (int i = 0; i < g->n_inputs; i++) slots[cg_slot_input(g, i)] = inputs[i].data;
+        for (int i = 0; i < g->n_outputs; i++) slots[cg_slot_output(g, i)] = outputs[i].data;
+        for (int i = 0; i < mod->n_params; i++) slots[cg_slot_param(g, i)] = params[i].data;
+        cpu_run r = {c.exec, slots};
+        if (o->bench_runs) {
+            fprintf(stderr, "compile: %s, %d kernels in %.1f ms\n", g->name, c.program->n_kernels, c.compile_seconds * 1e3);
+            ok = bench(o, g, cpu_once, &r);
+        } else {
+            ok = cpu_once(&r);
+        }
+        if (ok && o->profile) {
+            rt_exec_set_profiling(c.exec, true);
+            ok = cpu_once(&r);
+            if (ok && !rt_exec_write_trace(c.exec, o->profile)) {
+                fprintf(stderr, "tfc: error: cannot write profile '%s': %s\n", o->profile, strerror(errno));
+                ok = false;
+            }
+            if (ok) print_profile(&c);
+        }
+    }
+    free(slots);
+    cli_compiled_free(&c);
+    return ok;
+}
+
+static int run_graph(const cli_options *o, cli_model *m, const ir_graph *g, bool cpu) {
     const ir_module *mod = m->module;
     ir_tensor *params = calloc((size_t)mod->n_params + 1, sizeof *params);
     ir_tensor *inputs = calloc((size_t)g->n_inputs + 1, sizeof *inputs);
     ir_tensor *outputs = calloc((size_t)g->n_outputs + 1, sizeof *outputs);
     int rc = CLI_USER_ERROR;
-    if (!params || !inputs || !outputs) {
-        fprintf(stderr, "tfc: error: out of memory\n");
-    } else if (bind_inputs(o, g, inputs, &m->diag) && cli_init_params(o, mod, params, &m->diag) &&
-               ir_interp_graph(g, params, inputs, outputs, &m->diag) && emit_outputs(o, g, outputs, &m->diag) &&
-               (!o->save_weights || cli_save_params(o->save_weights, mod, params, &m->diag))) {
-        rc = CLI_OK;
+    bool ok = params && inputs && outputs;
+    if (!ok) fprintf(stderr, "tfc: error: out of memory\n");
+    ok = ok && bind_inputs(o, g, inputs, &m->diag) && cli_init_params(o, mod, params, &m->diag);
+    if (ok && cpu) {
+        ok = run_cpu(o, m, g, params, inputs, outputs);
+        if (!ok && m->diag.bugs) rc = CLI_INTERNAL_ERROR;
+    } else if (ok) {
+        interp_run r = {g, params, inputs, outputs, &m->diag};
+        ok = o->bench_runs ? bench(o, g, interp_once, &r) : interp_once(&r);
     }
+    if (ok && emit_outputs(o, g, outputs, &m->diag) &&
+        (!o->save_weights || cli_save_params(o->save_weights, mod, params, &m->diag)))
+        rc = CLI_OK;
     free_tensors(outputs, g->n_outputs);
     free_tensors(inputs, g->n_inputs);
     free_tensors(params, mod->n_params);
     return rc;
 }
 
+/* Options that only the compiled backend understands. */
+static bool check_backend_options(const cli_options *o, const char *backend) {
+    const char *opt = o->threads ? "--threads" : o->profile ? "--profile" : o->cpu ? "--cpu" : NULL;
+    if (strcmp(backend, "interp") == 0 && opt) {
+        fprintf(stderr, "tfc: error: %s needs --backend cpu (the interpreter runs on one thread, uncompiled)\n", opt);
+        return false;
+    }
+    return true;
+}
+
 int cli_run(const cli_options *o) {
-    const char *backend = o->backend ? o->backend : "interp";
-    if (strcmp(backend, "interp") != 0) {
-        bool known = strcmp(backend, "cpu") == 0 || strcmp(backend, "cuda") == 0;
-        fprintf(stderr, "tfc: error: backend '%s' is %s (available: interp)\n", backend,
+    const char *backend = o->backend ? o->backend : "cpu";
+    bool cpu = strcmp(backend, "cpu") == 0;
+    if (!cpu && strcmp(backend, "interp") != 0) {
+        bool known = strcmp(backend, "cuda") == 0;
+        fprintf(stderr, "tfc: error: backend '%s' is %s (available: cpu, interp)\n", backend,
                 known ? "not available yet" : "unknown");
         return CLI_USER_ERROR;
     }
+    if (!check_backend_options(o, backend)) return CLI_USER_ERROR;
     cli_model m;
     int rc = cli_load_model(o, &m);
     if (rc == CLI_OK) rc = cli_optimize(o, &m, NULL, 3);
+    if (rc == CLI_OK && cpu) rc = cli_prepare_codegen(o, &m);
     const ir_graph *g = rc == CLI_OK ? cli_pick_graph(o, &m) : NULL;
     if (rc == CLI_OK && !g) rc = CLI_USER_ERROR;
     if (rc == CLI_OK &&
         (!check_bindings("--in", "input", o->ins, o->n_ins, g->input_names, g->n_inputs, g) ||
          !check_bindings("--out", "output", o->outs, o->n_outs, g->output_names, g->n_outputs, g)))
         rc = CLI_USER_ERROR;
-    if (rc == CLI_OK) rc = run_graph(o, &m, g);
+    if (rc == CLI_OK) rc = run_graph(o, &m, g, cpu);
     cli_model_free(&m);
     return rc;
 }

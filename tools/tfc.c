@@ -19,10 +19,15 @@ static ir_module only_graph(const ir_module *m, ir_graph **g) {
     return view;
 }
 
+/* Stages past the Graph IR: they print generated code, always in text. */
+static bool is_code_stage(const char *stage) {
+    return strcmp(stage, "kernel") == 0 || strcmp(stage, "llvm") == 0 || strcmp(stage, "asm") == 0;
+}
+
 /* The stages `dump` knows, in pipeline order; "graph" runs no pass. */
 static bool known_stage(const char *stage) {
     return strcmp(stage, "graph") == 0 || strcmp(stage, "opt") == 0 || strcmp(stage, "fused") == 0 ||
-           strcmp(stage, "plan") == 0;
+           strcmp(stage, "plan") == 0 || is_code_stage(stage);
 }
 
 /* Prints the module as text (only --graph's graph when given, with every parameter, so that the
@@ -50,7 +55,8 @@ int cli_dump(const cli_options *o) {
     const char *stage = o->stage ? o->stage : "plan";
     const char *format = o->format ? o->format : "text";
     if (!known_stage(stage)) {
-        fprintf(stderr, "tfc: error: unknown stage '%s' (available: graph, opt, fused, plan)\n", stage);
+        fprintf(stderr, "tfc: error: unknown stage '%s' (available: graph, opt, fused, plan, kernel, llvm, asm)\n",
+                stage);
         return CLI_USER_ERROR;
     }
     if (strcmp(format, "text") != 0 && strcmp(format, "dot") != 0 && strcmp(format, "json") != 0 &&
@@ -58,11 +64,17 @@ int cli_dump(const cli_options *o) {
         fprintf(stderr, "tfc: error: unknown format '%s' (expected text, dot, json or svg)\n", format);
         return CLI_USER_ERROR;
     }
+    if (is_code_stage(stage) && strcmp(format, "text") != 0) {
+        fprintf(stderr, "tfc: error: --stage %s prints text only (--format %s is for Graph IR stages)\n", stage, format);
+        return CLI_USER_ERROR;
+    }
     cli_model m;
     int rc = cli_load_model(o, &m);
     bool run_passes = strcmp(stage, "graph") != 0 || o->passes;
-    if (rc == CLI_OK && run_passes) rc = cli_optimize(o, &m, stage, 3);
-    if (rc == CLI_OK) rc = print_ir(o, &m, format);
+    bool code = is_code_stage(stage);
+    if (rc == CLI_OK && run_passes) rc = cli_optimize(o, &m, code ? NULL : stage, 3);
+    if (rc == CLI_OK && code) rc = cli_prepare_codegen(o, &m);
+    if (rc == CLI_OK) rc = code ? cli_dump_code(o, &m, stage) : print_ir(o, &m, format);
     cli_model_free(&m);
     return rc;
 }

@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """test_ops.py — every op of LANGUAGE.md section 5 (except grad, optimizers and initializers)
-run through `tfc run --backend interp` on small random inputs and compared with NumPy.
+run through `tfc run` on small random inputs, on every backend, and compared with NumPy.
 
-Usage: test_ops.py TFC [FILTER]. Each case writes a one-graph .tg program and its inputs as
-.npy files to a temporary directory, runs the interpreter and compares every output with a
-float64 NumPy reference rounded to the output dtype: relative 1e-5 for elementwise ops, 1e-4
-for reductions, matrix products and convolutions; integers and bools exactly; NaN matches NaN,
-inf matches the same inf. Runtime errors (an index out of range) must exit 1 with a message.
-A final check fails if some callable op of ir/ops.def appears in no case. Prints
-'N passed, M failed' and exits 1 on any failure. NumPy only.
+Usage: test_ops.py TFC [--backends interp,cpu1,cpu2] [FILTER]. Each case writes a one-graph .tg
+program and its inputs as .npy files to a temporary directory and runs it with the reference
+interpreter (interp) and the CPU backend at 1 and 2 threads (cpu1, cpu2). Every output is
+compared with a float64 NumPy reference rounded to the output dtype: relative 1e-5 for
+elementwise ops, 1e-4 for reductions, matrix products and convolutions; integers and bools
+exactly; NaN matches NaN, inf matches the same inf. The CPU backend's float outputs also get an
+absolute 1e-6: its transcendental functions are polynomials accurate to a few ulp
+(docs/math-accuracy.md), which is a large relative error next to a zero of the function (sin
+near a multiple of pi). Its outputs must also match the interpreter's within the same
+tolerance, and be bit-identical at 1 and 2 threads. Runtime errors (an index out of range) must
+exit 1 with a message on every backend. A final check fails if some callable op of ir/ops.def
+appears in no case. Prints 'N passed, M failed' and exits 1 on any failure. NumPy only.
 """
 import math
 import os
@@ -64,8 +69,12 @@ def case(label, body, inputs, want, rtol=EW):
     CASES.append(Case(label, body, inputs, want, rtol))
 
 
-def error_case(label, body, inputs, message):
-    CASES.append(Case(label, body, inputs, {"y": None}, error=message))
+def error_case(label, body, inputs, message, keyword=None):
+    """The interpreter must print `message`; compiled code, which checks without the offending
+    value at hand, a message containing `keyword` (default: the op name before the colon)."""
+    c = Case(label, body, inputs, {"y": None}, error=message)
+    c.keyword = keyword or message.split(":")[0]
+    CASES.append(c)
 
 
 def like(ref, *arrays):
@@ -123,7 +132,7 @@ def add_integer_arithmetic():
     with np.errstate(all="ignore"):
         case("i32 pow wraps", "y = a ** b", {"a": base, "b": expo}, base ** expo)
     error_case("i32 pow with a negative exponent", "y = a ** b", {"a": base, "b": -expo},
-               "negative integer powers")
+               "negative integer powers", keyword="negative integer power")
 
 
 def add_comparisons():
@@ -403,7 +412,7 @@ def add_indexing():
     error_case("gather index out of range", "y = gather(a, i)", {"a": x, "i": np.array([0, 5], np.int32)},
                "gather: index 5 is out of range for axis 0 of size 5")
     error_case("gather negative index out of range", "y = gather(a, i, axis=1)",
-               {"a": x, "i": np.array([-4], np.int32)}, "index -4 is out of range for axis 1 of size 3")
+               {"a": x, "i": np.array([-4], np.int32)}, "index -4 is out of range for axis 1 of size 3", keyword="gather")
     labels = np.array([[0, 4], [2, 5], [-1, 3]], np.int32)
     depth = 5
     # Documented choice (as tf.one_hot and jax.nn.one_hot): an out-of-range index gives zeros.
@@ -518,9 +527,9 @@ def add_losses():
     case("mean of cross_entropy", "y = mean(cross_entropy(a, l))", {"a": logits, "l": labels},
          like(-log_softmax64(logits, -1)[np.arange(6), labels].mean(), logits), rtol=RED)
     error_case("cross_entropy label out of range", "y = cross_entropy(a, l)",
-               {"a": logits, "l": np.array([0, 1, 5, 0, 0, 0], np.int32)}, "label 5")
+               {"a": logits, "l": np.array([0, 1, 5, 0, 0, 0], np.int32)}, "label 5", keyword="cross_entropy")
     error_case("cross_entropy negative label", "y = cross_entropy(a, l)",
-               {"a": logits, "l": np.array([0, 1, 0, -1, 0, 0], np.int32)}, "label -1")
+               {"a": logits, "l": np.array([0, 1, 0, -1, 0, 0], np.int32)}, "label -1", keyword="cross_entropy")
     a, b = f32(3, 4), f32(4)
     case("mse broadcast", "y = mse(a, b)", {"a": a, "b": b},
          like(((a.astype(np.float64) - b) ** 2).mean(), a), rtol=RED)
@@ -544,7 +553,12 @@ def add_creation():
 
 # ---- running and comparing -------------------------------------------------------------------
 
-def compare(got, want, rtol):
+BACKENDS = {"interp": ["--backend", "interp"], "cpu1": ["--backend", "cpu", "--threads", "1"],
+            "cpu2": ["--backend", "cpu", "--threads", "2"]}
+CPU_ATOL = 1e-6
+
+
+def compare(got, want, rtol, atol=0.0):
     """None when got matches want, else a one-line reason."""
     if got.shape != want.shape or got.dtype != want.dtype:
         return "got %s %s, expected %s %s" % (got.dtype, got.shape, want.dtype, want.shape)
@@ -553,7 +567,7 @@ def compare(got, want, rtol):
         return None if bad.size == 0 else "differs at %s: %s vs %s" % (
             tuple(bad[0]), got[tuple(bad[0])], want[tuple(bad[0])])
     g, w = got.astype(np.float64), want.astype(np.float64)
-    tiny = np.finfo(want.dtype).smallest_subnormal  # one unit of the last place at zero
+    tiny = max(np.finfo(want.dtype).smallest_subnormal, atol)  # one unit of the last place at zero
     with np.errstate(invalid="ignore"):
         ok = (np.isnan(g) & np.isnan(w)) | (g == w) | (np.abs(g - w) <= rtol * np.abs(w) + tiny)
     if ok.all():
@@ -562,11 +576,12 @@ def compare(got, want, rtol):
     return "%d of %d differ; first at %s: %r vs %r" % ((~ok).sum(), ok.size, pos, g[pos], w[pos])
 
 
-def run_case(tfc, c, tmp):
+def run_case(tfc, c, tmp, backend):
+    """Runs c on one backend: (None, outputs) or (reason, None)."""
     src = os.path.join(tmp, "prog.tgir" if c.tgir else "prog.tg")
     with open(src, "w") as f:
         f.write(c.source())
-    cmd = [tfc, "run", src, "--backend", "interp", "--graph", "g"] + (["-O0"] if c.tgir else [])
+    cmd = [tfc, "run", src, "--graph", "g"] + BACKENDS[backend] + (["-O0"] if c.tgir else [])
     for name, arr in c.inputs.items():
         path = os.path.join(tmp, "in_%s.npy" % name)
         np.save(path, arr)
@@ -576,18 +591,44 @@ def run_case(tfc, c, tmp):
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired:
-        return "timed out"
+        return "timed out", None
     if c.error is not None:
+        want = c.error if backend == "interp" else c.keyword
         if p.returncode != 1:
-            return "expected exit 1 with '%s', got exit %d; stderr: %s" % (c.error, p.returncode, p.stderr.strip())
-        return None if c.error in p.stderr else "stderr lacks '%s': %s" % (c.error, p.stderr.strip())
+            return "expected exit 1 with '%s', got exit %d; stderr: %s" % (want, p.returncode, p.stderr.strip()), None
+        return (None, {}) if want in p.stderr else ("stderr lacks '%s': %s" % (want, p.stderr.strip()), None)
     if p.returncode != 0:
-        return "exit %d: %s" % (p.returncode, p.stderr.strip())
+        return "exit %d: %s" % (p.returncode, p.stderr.strip()), None
+    got = {name: np.load(os.path.join(tmp, "out_%s.npy" % name)) for name in c.want}
+    atol = 0.0 if backend == "interp" else CPU_ATOL
     for name, want in c.want.items():
-        got = np.load(os.path.join(tmp, "out_%s.npy" % name))
-        why = compare(got, np.asarray(want), c.rtol)
+        why = compare(got[name], np.asarray(want), c.rtol, atol)
         if why:
-            return "output %s: %s" % (name, why)
+            return "output %s: %s" % (name, why), None
+    return None, got
+
+
+def check_case(tfc, c, tmp, backends):
+    """Every backend against NumPy, compiled code against the interpreter and across threads."""
+    results = {}
+    for b in backends:
+        why, got = run_case(tfc, c, tmp, b)
+        if why:
+            return "%s: %s" % (b, why)
+        results[b] = got
+    if c.error is not None:
+        return None
+    for b in backends:
+        if b != "interp" and "interp" in results:
+            for name in c.want:
+                why = compare(results[b][name], results["interp"][name], c.rtol, CPU_ATOL)
+                if why:
+                    return "%s vs interp, output %s: %s" % (b, name, why)
+    if "cpu1" in results and "cpu2" in results:
+        for name in c.want:
+            a, b = results["cpu1"][name], results["cpu2"][name]
+            if a.tobytes() != b.tobytes():
+                return "output %s differs between 1 and 2 threads" % name
     return None
 
 
@@ -621,10 +662,16 @@ def uncovered_ops():
 
 
 def main():
-    if len(sys.argv) < 2:
-        print("usage: test_ops.py TFC [FILTER]")
+    args = sys.argv[1:]
+    backends = list(BACKENDS)
+    if "--backends" in args:
+        i = args.index("--backends")
+        backends = args[i + 1].split(",")
+        del args[i:i + 2]
+    if not args or any(b not in BACKENDS for b in backends):
+        print("usage: test_ops.py TFC [--backends interp,cpu1,cpu2] [FILTER]")
         return 2
-    tfc, pattern = os.path.abspath(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else ""
+    tfc, pattern = os.path.abspath(args[0]), args[1] if len(args) > 1 else ""
     for add in [add_arithmetic, add_comparisons, add_unary, add_reductions, add_normalization, add_matmul,
                 add_movement, add_indexing, add_conv, add_pools, add_losses, add_creation]:
         add()
@@ -633,7 +680,7 @@ def main():
         for c in CASES:
             if pattern not in c.label:
                 continue
-            why = run_case(tfc, c, tmp)
+            why = check_case(tfc, c, tmp, backends)
             if why is None:
                 passed += 1
             else:

@@ -56,7 +56,7 @@ def run(tfc, model, graph, level, outs, folder, extra):
     plan that plan_check.py finds unsound is an error."""
     tag = "O%d%s" % (level, "-small" if extra else "")
     dump = os.path.join(folder, "%s.%s.dump" % (graph, tag))
-    args = [tfc, "run", model, "--graph", graph, "--random-inputs", "--seed", "1", "-O%d" % level, "--verify-each"]
+    args = [tfc, "run", model, "--graph", graph, "--random-inputs", "--seed", "1", "-O%d" % level, "--verify-each", "--backend", "interp"]
     args += extra + (["--dump-after", "plan", "--dump-dir", dump] if level == 3 else [])
     for o in outs:
         args += ["--out", "%s=%s" % (o, os.path.join(folder, "%s.%s.%s.npy" % (graph, tag, o)))]

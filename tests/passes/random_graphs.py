@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""random_graphs.py — the random-graph property test of the optimization passes: random valid .tg
-programs over the ops of LANGUAGE.md section 5 must give the same outputs at -O0, at -O3 and after
-each pass of passes/passes.def run alone (plus decompose,fuse and decompose,fuse,plan).
+"""random_graphs.py — the random-graph property test of the optimization passes and the CPU
+backend: random valid .tg programs over the ops of LANGUAGE.md section 5 must give the same outputs
+with the interpreter at -O0 (the oracle), at -O3 and after each pass of passes/passes.def run alone
+(plus decompose,fuse and decompose,fuse,plan), and compiled by the CPU backend at -O0 and at -O3
+on 1 and 2 threads (bit-identical between the two).
 
 Usage: random_graphs.py TFC [--count N] [--seed S] [--keep DIR] [--jobs J] [--config NAME]...
                             [--only I] [--reduce] [--print] [--specials RATE]
@@ -42,18 +44,25 @@ def pass_names():
         return re.findall(r'^PASS\(\s*\w+\s*,\s*"([^"]+)"', f.read(), re.M)
 
 
+INTERP = ["--backend", "interp"]
+
+
 def configurations():
+    """The passes on the interpreter, then the CPU backend at -O0 and -O3 on 1 and 2 threads (the
+    two -O3 runs must also be bit-identical: cpu-O3-t2 is compared with cpu-O3-t1 exactly)."""
     names = pass_names()
-    cfgs = [("O0", ["-O0"]), ("O3", ["-O3"])] + [(p, ["--passes=" + p]) for p in names]
+    cfgs = [("O0", ["-O0"] + INTERP), ("O3", ["-O3"] + INTERP)] + [(p, ["--passes=" + p] + INTERP) for p in names]
     for combo in ["decompose,fuse", "decompose,fuse,plan"]:
         if all(p in names for p in combo.split(",")):
-            cfgs.append((combo, ["--passes=" + combo]))
+            cfgs.append((combo, ["--passes=" + combo] + INTERP))
+    cpu = ["--backend", "cpu", "--threads"]
+    cfgs += [("cpu-O0", ["-O0"] + cpu + ["1"]), ("cpu-O3-t1", ["-O3"] + cpu + ["1"]), ("cpu-O3-t2", ["-O3"] + cpu + ["2"])]
     return cfgs
 
 
 def plans(flags):
     """Whether a configuration runs the plan pass (its result is then checked by plan_check)."""
-    return flags == ["-O3"] or any(f.startswith("--passes=") and "plan" in f[9:].split(",") for f in flags)
+    return "-O3" in flags or any(f.startswith("--passes=") and "plan" in f[9:].split(",") for f in flags)
 
 
 def run_tfc(tfc, prog, folder, ins, outputs, flags):
@@ -141,10 +150,10 @@ def check_program(tfc, prog, cfgs, workdir):
     folder = os.path.join(workdir, re.sub(r"\W+", "_", prog.label))
     path, ins = prog.write(folder)
     outputs = [n for n, _ in prog.outputs]
-    base, err = run_tfc(tfc, path, os.path.join(folder, "O0"), ins, outputs, ["-O0"])
+    base, err = run_tfc(tfc, path, os.path.join(folder, "O0"), ins, outputs, ["-O0"] + INTERP)
     if err:
         return [("O0", "-O0 failed (a generator or interpreter bug): " + err)]
-    failures = []
+    failures, results = [], {}
     for name, flags in cfgs:
         if name == "O0":
             continue
@@ -152,10 +161,15 @@ def check_program(tfc, prog, cfgs, workdir):
         if err:
             failures.append((name, err))
             continue
+        results[name] = got
         for o in outputs:
             m = mismatch(base[o], got[o])
             if m:
                 failures.append((name, "output %s: %s" % (o, m)))
+        if name == "cpu-O3-t2" and "cpu-O3-t1" in results:
+            for o in outputs:
+                if got[o].tobytes() != results["cpu-O3-t1"][o].tobytes():
+                    failures.append((name, "output %s differs from cpu-O3-t1: not bit-identical across threads" % o))
     shutil.rmtree(folder, ignore_errors=True)
     return failures
 

@@ -1,0 +1,436 @@
+/* math.c — exp, log, tanh, sigmoid, gelu, gelu_tanh, silu, sin, cos, erf and pow on f32 as LLVM
+ * IR: range reduction and minimax polynomials built from arithmetic, fmuladd, bit operations and
+ * selects only (no libm calls, no branches), so that after inlining the loop vectorizer widens
+ * them. The measured accuracy and how it was measured are in docs/math-accuracy.md. */
+#include "codegen/cpu/cpu.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Polynomial coefficients, lowest degree first: weighted minimax (Remez) fits of the relative
+ * error on the stated interval, the f32 ones rounded to f32 one at a time with the rest
+ * refitted. The f64 ones (sin, cos, pow) only need ~2^-35 relative: f64 is used there for the
+ * range reduction, and a polynomial that accurate costs no more. */
+
+/* e^r = 1 + r + r²·P(r), |r| ≤ ln2/2: relative error 2^-28.2 */
+static const double exp_p[] = {0x1.fffffcp-2, 0x1.55548cp-3, 0x1.555858p-5, 0x1.123de0p-7, 0x1.6ac74ep-10};
+/* log1p(f) = f - f²/2 + f³·P(f), f in [√½ - 1, √2 - 1]: relative error 2^-27.3 */
+static const double log_p[] = {0x1.555554p-2,  -0x1.000228p-2, 0x1.99a036p-3,  -0x1.547226p-3,
+                               0x1.22d5e2p-3,  -0x1.0d81e4p-3, 0x1.057818p-3,  -0x1.3910b2p-4};
+/* tanh(x) = x + x³·P(x²), |x| < 0.625: relative error 2^-27.7 */
+static const double tanh_p[] = {-0x1.555532p-2, 0x1.1106f6p-3, -0x1.b835a4p-5, 0x1.51f8cep-6, -0x1.750ce4p-8};
+/* erf(x) = x + x·Q(x²), |x| < 1: relative error 2^-29.4. Q(0) = 2/√π - 1, so the leading
+ * coefficient 2/√π is carried exactly by the "x +" term. */
+static const double erf_q[] = {0x1.06eba8p-3, -0x1.81273ep-2, 0x1.ce2ce6p-4, -0x1.b7f71ap-6,
+                               0x1.53f224p-8, -0x1.a3515ep-11, 0x1.4771fep-14};
+/* erfc(x/√2)·e^{x²/2} = t·R(t) with t = 1/(1 + 0.3125x), x in [0.7, 14.6]: relative error 2^-31 */
+static const double erfc_r[] = {0x1.fea7cep-3, 0x1.fe6146p-3, 0x1.d01698p-3,  0x1.51567ep-3, 0x1.4e12b4p-3,
+                                -0x1.e1324cp-4, 0x1.380d4cp-2, -0x1.bf8fdep-2, 0x1.fd7fa0p-3, -0x1.a9aff4p-5};
+/* sin(r) = r + r³·S(r²), cos(r) = 1 - r²/2 + r⁴·C(r²), |r| ≤ 0.8: 2^-37 and 2^-42 (f64) */
+static const double sin_p[] = {-0x1.5555554b064f2p-3, 0x1.11110766922abp-7, -0x1.a00eb119a4f22p-13, 0x1.6ca184b1ea19ep-19};
+static const double cos_p[] = {0x1.5555554dccc2cp-5, -0x1.6c16b710a689fp-10, 0x1.a01029b38fef6p-16, -0x1.23fa06778be7ap-22};
+/* 2^f, |f| ≤ 1/2: relative error 2^-43.5 (f64) */
+static const double exp2_p[] = {0x1p+0, 0x1.62e42fefa08fbp-1, 0x1.ebfbdff823d66p-3, 0x1.c6b08d7a8f328p-5,
+                                0x1.3b2ab71809202p-7, 0x1.5d87ebee7e3f6p-10, 0x1.4308acab8934cp-13,
+                                0x1.fffd59767f6d9p-17, 0x1.63d10ad6201aep-20, 0x1.89dd5bb9f625ep-24};
+/* log(m) = s·(2 + s²·A(s²)) with s = (m-1)/(m+1), m in [√½, √2): relative error 2^-44.7 (f64) */
+static const double log_atanh_p[] = {0x1.55555556133f1p-1, 0x1.999996c935da7p-2, 0x1.2494042c4f8eap-2,
+                                     0x1.c62f96693cdc8p-3, 0x1.90d5e9e145fc6p-3};
+
+#define N_COEF(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+#define LOG2E 0x1.715476p+0                 /* f32(log2 e) */
+#define LN2_HI 0x1.63p-1                    /* 0.693359375: 9 bits, so n·LN2_HI is exact */
+#define LN2_LO (-0x1.bd0106p-13)            /* f32(ln 2 - LN2_HI) */
+#define MAGIC_F32 0x1.8p23                  /* t + MAGIC - MAGIC rounds |t| < 2^22 to an integer, */
+#define MAGIC_F32_BITS 0x4b400000           /* which is then the low bits of t + MAGIC */
+#define MAGIC_F64 0x1.8p52                  /* the same for f64, |t| < 2^51 */
+#define MAGIC_F64_BITS 0x4338000000000000LL
+#define SQRT1_2 0x1.6a09e667f3bcdp-1
+#define PIO2_1 0x1.921fb4p+0                /* π/2 = PIO2_1 + PIO2_2 + PIO2_3 (to 2^-100); the */
+#define PIO2_2 0x1.4442d0p-24               /* first two have 23 bits, so j·PIO2_k is exact in f64 */
+#define PIO2_3 0x1.8469898cc5170p-48        /* for j < 2^30 */
+#define TWO_OVER_PI 0x1.45f306dc9c883p-1
+
+/* The builder state of one math function's body. */
+typedef struct mb {
+    LLVMModuleRef m;
+    LLVMContextRef ctx;
+    LLVMBuilderRef b;
+    LLVMTypeRef f32, f64, i32, i64;
+} mb;
+
+/* ---- primitives: typed like their first operand ---------------------------------------------- */
+
+static LLVMValueRef kf(const mb *c, double v) { return LLVMConstReal(c->f32, v); }
+static LLVMValueRef kd(const mb *c, double v) { return LLVMConstReal(c->f64, v); }
+static LLVMValueRef k_as(LLVMValueRef like, double v) { return LLVMConstReal(LLVMTypeOf(like), v); }
+static LLVMValueRef ki(LLVMTypeRef t, long long v) { return LLVMConstInt(t, (unsigned long long)v, 1); }
+
+static LLVMValueRef add(const mb *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(c->b, a, b, ""); }
+static LLVMValueRef sub(const mb *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(c->b, a, b, ""); }
+static LLVMValueRef mul(const mb *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(c->b, a, b, ""); }
+static LLVMValueRef fdiv(const mb *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFDiv(c->b, a, b, ""); }
+static LLVMValueRef fneg(const mb *c, LLVMValueRef a) { return LLVMBuildFNeg(c->b, a, ""); }
+static LLVMValueRef sel(const mb *c, LLVMValueRef k, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildSelect(c->b, k, a, b, ""); }
+static LLVMValueRef fcmp(const mb *c, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFCmp(c->b, p, a, b, ""); }
+static LLVMValueRef lt(const mb *c, LLVMValueRef a, double v) { return fcmp(c, LLVMRealOLT, a, k_as(a, v)); }
+static LLVMValueRef eq(const mb *c, LLVMValueRef a, double v) { return fcmp(c, LLVMRealOEQ, a, k_as(a, v)); }
+static LLVMValueRef is_nan(const mb *c, LLVMValueRef a) { return fcmp(c, LLVMRealUNO, a, a); }
+static LLVMValueRef band(const mb *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAnd(c->b, a, b, ""); }
+static LLVMValueRef bor(const mb *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildOr(c->b, a, b, ""); }
+static LLVMValueRef bits(const mb *c, LLVMValueRef a, LLVMTypeRef t) { return LLVMBuildBitCast(c->b, a, t, ""); }
+
+static LLVMValueRef intrinsic(const mb *c, const char *name, LLVMValueRef *args, unsigned n) {
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMTypeRef t = LLVMTypeOf(args[0]);
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->m, id, &t, 1);
+    return LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, id, &t, 1), fn, args, n, "");
+}
+
+/* a·b + d, fused where the target has FMA. Every use below is accurate enough either way, so
+ * a target without FMA gets a multiply and an add, not a library call. */
+static LLVMValueRef fma_(const mb *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d) {
+    return intrinsic(c, "llvm.fmuladd", (LLVMValueRef[]){a, b, d}, 3);
+}
+static LLVMValueRef fabs_(const mb *c, LLVMValueRef a) { return intrinsic(c, "llvm.fabs", &a, 1); }
+static LLVMValueRef copysign_(const mb *c, LLVMValueRef mag, LLVMValueRef sgn) {
+    return intrinsic(c, "llvm.copysign", (LLVMValueRef[]){mag, sgn}, 2);
+}
+
+/* min(a, hi) and max(a, lo) that keep a NaN (an ordered compare is false for it). */
+static LLVMValueRef min_k(const mb *c, LLVMValueRef a, double hi) { return sel(c, fcmp(c, LLVMRealOGT, a, k_as(a, hi)), k_as(a, hi), a); }
+static LLVMValueRef max_k(const mb *c, LLVMValueRef a, double lo) { return sel(c, lt(c, a, lo), k_as(a, lo), a); }
+
+static LLVMValueRef horner(const mb *c, LLVMValueRef x, const double *p, int n) {
+    LLVMValueRef acc = k_as(x, p[n - 1]);
+    for (int i = n - 2; i >= 0; i--) acc = fma_(c, acc, x, k_as(x, p[i]));
+    return acc;
+}
+
+/* Rounds |t| < 2^22 to the nearest integer, as a float (*nf) and as an i32 (the result). For a
+ * NaN the integer is garbage, but defined (a bitcast, not fptosi), and every use of it is
+ * multiplied into a NaN. */
+static LLVMValueRef round_f32(const mb *c, LLVMValueRef t, LLVMValueRef *nf) {
+    LLVMValueRef j = add(c, t, kf(c, MAGIC_F32));
+    *nf = sub(c, j, kf(c, MAGIC_F32));
+    return LLVMBuildSub(c->b, bits(c, j, c->i32), ki(c->i32, MAGIC_F32_BITS), "");
+}
+
+/* 2^n as a float for n in [-126, 127] */
+static LLVMValueRef pow2i(const mb *c, LLVMValueRef n) {
+    LLVMValueRef e = LLVMBuildShl(c->b, LLVMBuildAdd(c->b, n, ki(c->i32, 127), ""), ki(c->i32, 23), "");
+    return bits(c, e, c->f32);
+}
+
+/* p·2^n as two exact multiplications by 2^(n>>1) and 2^(n - (n>>1)), both normal for n in
+ * [-252, 254]; a result in the denormal range is so rounded once, by the second. */
+static LLVMValueRef scale(const mb *c, LLVMValueRef p, LLVMValueRef n) {
+    LLVMValueRef n1 = LLVMBuildAShr(c->b, n, ki(c->i32, 1), "");
+    LLVMValueRef n2 = LLVMBuildSub(c->b, n, n1, "");
+    return mul(c, mul(c, p, pow2i(c, n1)), pow2i(c, n2));
+}
+
+/* ---- exp and the functions built on it ------------------------------------------------------- */
+
+typedef struct parts {
+    LLVMValueRef p, n;   /* value = p·2^n; n an i32 in [-217, 130] (use scale()) */
+} parts;
+
+/* e^(hi + lo), |lo| ≤ ulp(hi) (lo NULL for none), as p·2^n with p in [0.7, 1.42]. Cody–Waite:
+ * n = round(hi·log2 e), r = hi - n·LN2_HI - n·LN2_LO + lo, where the first product and
+ * difference are exact for |n| < 2^15 with or without FMA. hi is clamped to [-150, 90]: beyond
+ * either end the result is 0 or inf after scaling anyway. */
+static parts exp_core(const mb *c, LLVMValueRef hi, LLVMValueRef lo) {
+    hi = max_k(c, min_k(c, hi, 90.0), -150.0);
+    LLVMValueRef nf, n = round_f32(c, mul(c, hi, kf(c, LOG2E)), &nf);
+    LLVMValueRef r = fma_(c, nf, kf(c, -LN2_HI), hi);
+    r = fma_(c, nf, kf(c, -LN2_LO), r);
+    if (lo) r = add(c, r, lo);
+    LLVMValueRef q = fma_(c, mul(c, r, r), horner(c, r, exp_p, N_COEF(exp_p)), r);
+    return (parts){add(c, q, kf(c, 1.0)), n};
+}
+
+static LLVMValueRef emit_exp(const mb *c, LLVMValueRef x, LLVMValueRef y) {
+    (void)y;
+    parts e = exp_core(c, x, NULL);
+    return scale(c, e.p, e.n);
+}
+
+/* mult·sigmoid(v) (mult NULL for 1), from e^-|v| = p·2^n given as hi + lo: mult/(1 + e) for
+ * v ≥ 0, and (mult·p/(1 + e))·2^n for v < 0, so e never overflows and a result deep in the
+ * negative tail is rounded once, into the denormals, rather than formed from a denormal. */
+static LLVMValueRef times_sigmoid(const mb *c, LLVMValueRef mult, LLVMValueRef negative, LLVMValueRef hi, LLVMValueRef lo) {
+    parts e = exp_core(c, hi, lo);
+    LLVMValueRef d = add(c, scale(c, e.p, e.n), kf(c, 1.0));
+    LLVMValueRef pos = fdiv(c, mult ? mult : kf(c, 1.0), d);
+    LLVMValueRef q = fdiv(c, e.p, d);
+    LLVMValueRef neg = scale(c, mult ? mul(c, mult, q) : q, e.n);
+    /* past exp_core's clamp the result is 0 (or NaN for mult = -inf) */
+    neg = sel(c, lt(c, hi, -150.0), mul(c, mult ? mult : kf(c, 1.0), kf(c, 0.0)), neg);
+    return sel(c, negative, neg, pos);
+}
+
+static LLVMValueRef emit_sigmoid(const mb *c, LLVMValueRef x, LLVMValueRef y) {
+    (void)y;
+    return times_sigmoid(c, NULL, lt(c, x, 0.0), fneg(c, fabs_(c, x)), NULL);
+}
+
+/* silu(-inf) is -inf·0 = NaN, as NumPy's x·sigmoid(x) (and the interpreter) give. */
+static LLVMValueRef emit_silu(const mb *c, LLVMValueRef x, LLVMValueRef y) {
+    (void)y;
+    LLVMValueRef r = times_sigmoid(c, x, lt(c, x, 0.0), fneg(c, fabs_(c, x)), NULL);
+    return sel(c, eq(c, x, -INFINITY), kf(c, NAN), r);
+}
+
+/* gelu_tanh(x) = 0.5x(1 + tanh(u)) = x·sigmoid(2u), 2u = x·(√(8/π) + 0.044715·√(8/π)·x²). 2u
+ * reaches -100 before the result underflows and its rounding error becomes a relative error
+ * of the result, so it is formed in f64 and passed on as hi + lo. */
+static LLVMValueRef emit_gelu_tanh(const mb *c, LLVMValueRef x, LLVMValueRef y) {
+    (void)y;
+    LLVMValueRef xd = LLVMBuildFPExt(c->b, x, c->f64, "");
+    LLVMValueRef v = mul(c, xd, fma_(c, mul(c, xd, xd), kd(c, 0.044715 * 0x1.9884533d43651p+0), kd(c, 0x1.9884533d43651p+0)));
+    v = max_k(c, min_k(c, v, 200.0), -200.0);   /* finite, so hi + lo stays a number */
+    LLVMValueRef vh = LLVMBuildFPTrunc(c->b, v, c->f32, "");
+    LLVMValueRef vl = LLVMBuildFPTrunc(c->b, sub(c, v, LLVMBuildFPExt(c->b, vh, c->f64, "")), c->f32, "");
+    LLVMValueRef negative = lt(c, vh, 0.0);
+    /* -|v| = -|vh| - sign(vh)·vl */
+    LLVMValueRef r = times_sigmoid(c, x, negative, fneg(c, fabs_(c, vh)), sel(c, negative, vl, fneg(c, vl)));
+    return sel(c, eq(c, x, -INFINITY), kf(c, NAN), r);
+}
+
+/* tanh: x + x³·P(x²) below 0.625; above, ±(1 - 2/(e^{2|x|} + 1)), which is ≥ 0.55 there, so the
+ * subtraction loses nothing; |x| is clamped at 10, where tanh is 1 in f32. */
+static LLVMValueRef emit_tanh(const mb *c, LLVMValueRef x, LLVMValueRef y) {
+    (void)y;
+    LLVMValueRef ax = fabs_(c, x), s = mul(c, x, x);
+    LLVMValueRef small = fma_(c, mul(c, x, s), horner(c, s, tanh_p, N_COEF(tanh_p)), x);
+    parts e = exp_core(c, mul(c, min_k(c, ax, 10.0), kf(c, 2.0)), NULL);
+    LLVMValueRef d = add(c, scale(c, e.p, e.n), kf(c, 1.0));
+    LLVMValueRef big = sub(c, kf(c, 1.0), fdiv(c, kf(c, 2.0), d));
+    LLVMValueRef r = sel(c, lt(c, ax, 0.625), small, copysign_(c, big, x));
+    return sel(c, eq(c, x, 0.0), x, r);   /* x + x³·P is +0 for -0 */
+}
+
+/* ---- log ------------------------------------------------------------------------------------ */
+
+/* x = 2^k·m with m in [√½, √2) by integer arithmetic on the bits (denormals first scaled by
+ * 2^23), then log x = k·ln2 + log1p(m - 1), summed from the smallest term up with ln 2 split
+ * so that k·LN2_HI is exact. */
+static LLVMValueRef emit_log(const mb *c, LLVMValueRef x, LLVMValueRef y) {
+    (void)y;
+    LLVMValueRef tiny = lt(c, x, 0x1p-126);
+    LLVMValueRef xs = sel(c, tiny, mul(c, x, kf(c, 0x1p23)), x);
+    LLVMValueRef ix = LLVMBuildSub(c->b, bits(c, xs, c->i32), ki(c->i32, 0x3f3504f3), "");
+    LLVMValueRef k = LLVMBuildAShr(c->b, ix, ki(c->i32, 23), "");
+    k = LLVMBuildAdd(c->b, k, sel(c, tiny, ki(c->i32, -23), ki(c->i32, 0)), "");
+    LLVMValueRef mbits = LLVMBuildAdd(c->b, LLVMBuildAnd(c->b, ix, ki(c->i32, 0x7fffff), ""), ki(c->i32, 0x3f3504f3), "");
+    LLVMValueRef f = sub(c, bits(c, mbits, c->f32), kf(c, 1.0));
+    LLVMValueRef e = LLVMBuildSIToFP(c->b, k, c->f32, "");
+    LLVMValueRef f2 = mul(c, f, f);
+    LLVMValueRef r = mul(c, mul(c, f2, f), horner(c, f, log_p, N_COEF(log_p)));
+    r = fma_(c, e, kf(c, LN2_LO), r);
+    r = fma_(c, f2, kf(c, -0.5), r);
+    r = fma_(c, e, kf(c, LN2_HI), add(c, r, f));
+    r = sel(c, eq(c, x, INFINITY), x, r);
+    r = sel(c, eq(c, x, 0.0), kf(c, -INFINITY), r);
+    r = sel(c, lt(c, x, 0.0), kf(c, NAN), r);
+    return sel(c, is_nan(c, x), x, r);
+}
+
+/* ---- erf and gelu --------------------------------------------------------------------------- */
+
+/* erf(z) = z + z·Q(z²) for |z| < 1 */
+static LLVMValueRef erf_small(const mb *c, LLVMValueRef z) {
+    return fma_(c, z, horner(c, mul(c, z, z), erf_q, N_COEF(erf_q)), z);
+}
+
+/* e^(hi + lo)·R(t) as p·2^n: erfc(x/√2) = e^{-x²/2}·t·R(t) with t = 1/(1 + 0.3125x) */
+static parts erfc_parts(const mb *c, LLVMValueRef t, LLVMValueRef hi, LLVMValueRef lo) {
+    parts e = exp_core(c, hi, lo);
+    e.p = mul(c, e.p, horner(c, t, erfc_r, N_COEF(erfc_r)));
+    return e;
+}
+
+/* x² = *h + *l exactly (Dekker): x = xh + xl with halves of 12 bits, so each partial product is
+ * exact without FMA. Needs |x| < 2^100 (no overflow of 4097x) and x² far from the denormals. */
+static void exact_square(const mb *c, LLVMValueRef x, LLVMValueRef *h, LLVMValueRef *l) {
+    LLVMValueRef g = mul(c, x, kf(c, 4097.0));
+    LLVMValueRef xh = sub(c, g, sub(c, g, x)), xl = sub(c, x, xh);
+    *h = mul(c, x, x);
+    LLVMValueRef t = add(c, sub(c, mul(c, xh, xh), *h), mul(c, mul(c, xh, xl), kf(c, 2.0)));
+    *l = add(c, t, mul(c, xl, xl));
+}
+
+/* erf: the odd polynomial below 1, else 1 - erfc with |x| clamped at 4 (erf is 1 in f32 from
+ * 3.92). erfc ≤ 0.16 there, so its rounding errors (and that of 0.3125·√2 in f32) shrink in
+ * the result. */
+static LLVMValueRef emit_erf(const mb *c, LLVMValueRef x, LLVMValueRef y) {
+    (void)y;
+    LLVMValueRef ax = fabs_(c, x), z = min_k(c, ax, 4.0);
+    LLVMValueRef t = fdiv(c, kf(c, 1.0), fma_(c, z, kf(c, 0.3125 * 0x1.6a09e667f3bcdp+0), kf(c, 1.0)));
+    parts e = erfc_parts(c, t, fneg(c, mul(c, z, z)), NULL);
+    LLVMValueRef big = sub(c, kf(c, 1.0), scale(c, mul(c, e.p, t), e.n));
+    return sel(c, lt(c, ax, 1.0), erf_small(c, x), copysign_(c, big, x));
+}
+
+/* gelu(x) = x·Φ(x) = 0.5x(1 + erf(z)), z = x/√2. Near 0 from the polynomial erf. For x < 0 the
+ * sum 1 + erf(z) cancels, so beyond |z| = 0.5 it is 0.5x·erfc(|z|) = -0.5|x|/(1 + 0.3125|x|)
+ * ·R(t)·e^{-x²/2}, with e^{-x²/2} from the exact x² (x²/2 reaches 105, where its rounding error
+ * would be 50 ulp); for x > 0 beyond |z| = 1 it is x·(1 - erfc(z)/2). |x| is clamped at 14.5
+ * for erfc: past it gelu is -0 or x in f32. gelu(-inf) = -inf·0 = NaN, as in NumPy. */
+static LLVMValueRef emit_gelu(const mb *c, LLVMValueRef x, LLVMValueRef y) {
+    (void)y;
+    LLVMValueRef z = mul(c, x, kf(c, SQRT1_2)), negative = lt(c, x, 0.0);
+    LLVMValueRef near0 = mul(c, mul(c, x, kf(c, 0.5)), add(c, kf(c, 1.0), erf_small(c, z)));
+    LLVMValueRef xc = min_k(c, fabs_(c, x), 14.5), h, l;
+    LLVMValueRef d = fma_(c, xc, kf(c, 0.3125), kf(c, 1.0)), t = fdiv(c, kf(c, 1.0), d);
+    exact_square(c, xc, &h, &l);
+    parts e = erfc_parts(c, t, mul(c, h, kf(c, -0.5)), mul(c, l, kf(c, -0.5)));
+    LLVMValueRef neg = scale(c, mul(c, e.p, fdiv(c, mul(c, xc, kf(c, -0.5)), d)), e.n);
+    LLVMValueRef pos = mul(c, x, fma_(c, scale(c, mul(c, e.p, t), e.n), kf(c, -0.5), kf(c, 1.0)));
+    LLVMValueRef use_near0 = fcmp(c, LLVMRealOLT, fabs_(c, z), sel(c, negative, kf(c, 0.5), kf(c, 1.0)));
+    LLVMValueRef r = sel(c, use_near0, near0, sel(c, negative, neg, pos));
+    return sel(c, eq(c, x, -INFINITY), kf(c, NAN), r);
+}
+
+/* ---- sin and cos ---------------------------------------------------------------------------- */
+
+/* In f64: j = round(x·2/π), r = x - j·π/2 with π/2 in three parts (exact for |x| < 2^30·π/2,
+ * 1.7e9, and an absolute error of about |x|·2^-54 beyond), then sin or cos of r by quadrant
+ * j mod 4 (cos as the quadrant after). Past 2^51 the quadrant is meaningless; r is clamped so
+ * that the result stays in [-1, 1], and only inf and NaN give NaN. */
+static LLVMValueRef emit_sincos(const mb *c, LLVMValueRef x, bool cosine) {
+    LLVMValueRef xd = LLVMBuildFPExt(c->b, x, c->f64, "");
+    LLVMValueRef j = add(c, mul(c, xd, kd(c, TWO_OVER_PI)), kd(c, MAGIC_F64));
+    LLVMValueRef jf = sub(c, j, kd(c, MAGIC_F64));
+    LLVMValueRef q = LLVMBuildTrunc(c->b, bits(c, j, c->i64), c->i32, "");
+    if (cosine) q = LLVMBuildAdd(c->b, q, ki(c->i32, 1), "");
+    LLVMValueRef r = fma_(c, jf, kd(c, -PIO2_1), xd);
+    r = fma_(c, jf, kd(c, -PIO2_2), r);
+    r = fma_(c, jf, kd(c, -PIO2_3), r);
+    r = max_k(c, min_k(c, r, 0.8), -0.8);
+    LLVMValueRef s = mul(c, r, r);
+    LLVMValueRef sn = fma_(c, mul(c, r, s), horner(c, s, sin_p, N_COEF(sin_p)), r);
+    LLVMValueRef cs = fma_(c, mul(c, s, s), horner(c, s, cos_p, N_COEF(cos_p)), fma_(c, s, kd(c, -0.5), kd(c, 1.0)));
+    LLVMValueRef odd = LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildAnd(c->b, q, ki(c->i32, 1), ""), ki(c->i32, 0), "");
+    LLVMValueRef flip = LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildAnd(c->b, q, ki(c->i32, 2), ""), ki(c->i32, 0), "");
+    LLVMValueRef v = sel(c, odd, cs, sn);
+    LLVMValueRef res = LLVMBuildFPTrunc(c->b, sel(c, flip, fneg(c, v), v), c->f32, "");
+    return cosine ? res : sel(c, eq(c, x, 0.0), x, res);   /* r + r³·S is +0 for -0 */
+}
+
+static LLVMValueRef emit_sin(const mb *c, LLVMValueRef x, LLVMValueRef y) { (void)y; return emit_sincos(c, x, false); }
+static LLVMValueRef emit_cos(const mb *c, LLVMValueRef x, LLVMValueRef y) { (void)y; return emit_sincos(c, x, true); }
+
+/* ---- pow ------------------------------------------------------------------------------------ */
+
+/* log2|x| in f64 for finite nonzero x (f32 denormals are normal here): |x| = 2^k·m with m in
+ * [√½, √2) from the bits, log m = 2 atanh((m-1)/(m+1)). */
+static LLVMValueRef log2_f64(const mb *c, LLVMValueRef ad) {
+    const long long one = 0x3ff0000000000000LL, sqrth = 0x3fe6a09e667f3bcdLL;
+    LLVMValueRef ix = LLVMBuildAdd(c->b, bits(c, ad, c->i64), ki(c->i64, one - sqrth), "");
+    LLVMValueRef k = LLVMBuildTrunc(c->b, LLVMBuildLShr(c->b, ix, ki(c->i64, 52), ""), c->i32, "");
+    k = LLVMBuildSub(c->b, k, ki(c->i32, 1023), "");
+    LLVMValueRef mbits = LLVMBuildAdd(c->b, LLVMBuildAnd(c->b, ix, ki(c->i64, 0xfffffffffffffLL), ""), ki(c->i64, sqrth), "");
+    LLVMValueRef f = sub(c, bits(c, mbits, c->f64), kd(c, 1.0));
+    LLVMValueRef s = fdiv(c, f, add(c, f, kd(c, 2.0))), s2 = mul(c, s, s);
+    LLVMValueRef lnm = mul(c, s, fma_(c, s2, horner(c, s2, log_atanh_p, N_COEF(log_atanh_p)), kd(c, 2.0)));
+    return fma_(c, lnm, kd(c, 0x1.71547652b82fep+0), LLVMBuildSIToFP(c->b, k, c->f64, ""));
+}
+
+/* 2^t in f64 for t in [-160, 130]: t = n + f, |f| ≤ 1/2, n in the exponent field. */
+static LLVMValueRef exp2_f64(const mb *c, LLVMValueRef t) {
+    LLVMValueRef j = add(c, t, kd(c, MAGIC_F64));
+    LLVMValueRef n = LLVMBuildSub(c->b, bits(c, j, c->i64), ki(c->i64, MAGIC_F64_BITS), "");
+    LLVMValueRef f = sub(c, t, sub(c, j, kd(c, MAGIC_F64)));
+    LLVMValueRef e = LLVMBuildShl(c->b, LLVMBuildAdd(c->b, n, ki(c->i64, 1023), ""), ki(c->i64, 52), "");
+    return mul(c, horner(c, f, exp2_p, N_COEF(exp2_p)), bits(c, e, c->f64));
+}
+
+/* x**y with C's powf special cases (NumPy's float32 power): |x|^y = 2^(y·log2|x|) in f64, whose
+ * error (~2^-40 relative) is far below f32's, rounded to f32 once, denormals included. Then the
+ * sign for a negative base and an odd integer y; NaN for a negative finite base and a
+ * non-integer y; 1 for y = ±0, for x = 1 and for x = -1 with y = ±inf, even with NaN. Every
+ * f32 with |y| ≥ 2^24 is an even integer; below, f64 rounding tells integers and their parity. */
+static LLVMValueRef emit_pow(const mb *c, LLVMValueRef x, LLVMValueRef y) {
+    LLVMValueRef xd = LLVMBuildFPExt(c->b, x, c->f64, ""), yd = LLVMBuildFPExt(c->b, y, c->f64, "");
+    LLVMValueRef ad = fabs_(c, xd), l2 = log2_f64(c, ad);
+    l2 = sel(c, eq(c, ad, 0.0), kd(c, -INFINITY), l2);
+    l2 = sel(c, eq(c, ad, INFINITY), kd(c, INFINITY), l2);
+    LLVMValueRef t = max_k(c, min_k(c, mul(c, yd, l2), 130.0), -160.0);
+    LLVMValueRef r = LLVMBuildFPTrunc(c->b, exp2_f64(c, t), c->f32, "");
+
+    LLVMValueRef ay = fabs_(c, y), big_y = fcmp(c, LLVMRealOGE, ay, kf(c, 0x1p24));
+    LLVMValueRef jy = add(c, yd, kd(c, MAGIC_F64));
+    LLVMValueRef is_int = bor(c, big_y, fcmp(c, LLVMRealOEQ, sub(c, jy, kd(c, MAGIC_F64)), yd));
+    LLVMValueRef low = LLVMBuildTrunc(c->b, bits(c, jy, c->i64), LLVMInt1TypeInContext(c->ctx), "");
+    LLVMValueRef odd = band(c, band(c, is_int, low), LLVMBuildNot(c->b, big_y, ""));
+    LLVMValueRef x_sign = LLVMBuildICmp(c->b, LLVMIntSLT, bits(c, x, c->i32), ki(c->i32, 0), "");
+    r = sel(c, band(c, odd, x_sign), fneg(c, r), r);
+
+    LLVMValueRef neg_finite = band(c, lt(c, x, 0.0), fcmp(c, LLVMRealOGT, x, kf(c, -INFINITY)));
+    LLVMValueRef nan = bor(c, band(c, neg_finite, LLVMBuildNot(c->b, is_int, "")), fcmp(c, LLVMRealUNO, x, y));
+    r = sel(c, nan, kf(c, NAN), r);
+    LLVMValueRef one = bor(c, eq(c, y, 0.0), eq(c, x, 1.0));
+    one = bor(c, one, band(c, eq(c, x, -1.0), eq(c, ay, INFINITY)));
+    return sel(c, one, kf(c, 1.0), r);
+}
+
+/* ---- one internal always-inline function per module and math function ----------------------- */
+
+typedef LLVMValueRef (*math_body)(const mb *c, LLVMValueRef x, LLVMValueRef y);
+
+static const struct math_def {
+    cg_fn fn;
+    const char *name;
+    math_body body;
+} math_defs[] = {
+    {CG_EXP, "tfc.math.exp.f32", emit_exp},
+    {CG_LOG, "tfc.math.log.f32", emit_log},
+    {CG_TANH, "tfc.math.tanh.f32", emit_tanh},
+    {CG_SIGMOID, "tfc.math.sigmoid.f32", emit_sigmoid},
+    {CG_GELU, "tfc.math.gelu.f32", emit_gelu},
+    {CG_GELU_TANH, "tfc.math.gelu_tanh.f32", emit_gelu_tanh},
+    {CG_SILU, "tfc.math.silu.f32", emit_silu},
+    {CG_SIN, "tfc.math.sin.f32", emit_sin},
+    {CG_COS, "tfc.math.cos.f32", emit_cos},
+    {CG_ERF, "tfc.math.erf.f32", emit_erf},
+    {CG_POW, "tfc.math.pow.f32", emit_pow},
+};
+
+static void add_fn_attr(LLVMContextRef ctx, LLVMValueRef fn, const char *name, uint64_t value) {
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(ctx, kind, value));
+}
+
+static LLVMValueRef define_math(LLVMModuleRef m, const struct math_def *def, LLVMTypeRef fty, int arity) {
+    LLVMContextRef ctx = LLVMGetModuleContext(m);
+    LLVMValueRef fn = LLVMAddFunction(m, def->name, fty);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    add_fn_attr(ctx, fn, "alwaysinline", 0);
+    add_fn_attr(ctx, fn, "nounwind", 0);
+    add_fn_attr(ctx, fn, "willreturn", 0);
+    add_fn_attr(ctx, fn, "memory", 0);   /* memory(none) */
+    mb c = {m, ctx, LLVMCreateBuilderInContext(ctx), LLVMFloatTypeInContext(ctx), LLVMDoubleTypeInContext(ctx),
+            LLVMInt32TypeInContext(ctx), LLVMInt64TypeInContext(ctx)};
+    LLVMPositionBuilderAtEnd(c.b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
+    LLVMValueRef r = def->body(&c, LLVMGetParam(fn, 0), arity == 2 ? LLVMGetParam(fn, 1) : NULL);
+    LLVMBuildRet(c.b, r);
+    LLVMDisposeBuilder(c.b);
+    return fn;
+}
+
+LLVMValueRef cg_cpu_emit_math(LLVMModuleRef m, LLVMBuilderRef b, cg_fn f, LLVMValueRef x, LLVMValueRef y) {
+    for (size_t i = 0; i < sizeof(math_defs) / sizeof(math_defs[0]); i++) {
+        const struct math_def *def = &math_defs[i];
+        if (def->fn != f) continue;
+        int arity = f == CG_POW ? 2 : 1;
+        LLVMTypeRef f32 = LLVMFloatTypeInContext(LLVMGetModuleContext(m));
+        LLVMTypeRef fty = LLVMFunctionType(f32, (LLVMTypeRef[]){f32, f32}, (unsigned)arity, 0);
+        LLVMValueRef fn = LLVMGetNamedFunction(m, def->name);
+        if (!fn) fn = define_math(m, def, fty, arity);
+        return LLVMBuildCall2(b, fty, fn, (LLVMValueRef[]){x, y}, (unsigned)arity, "");
+    }
+    return NULL;
+}

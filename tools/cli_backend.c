@@ -1,0 +1,81 @@
+/* cli_backend.c — what the command does with the CPU backend: the passes code generation needs
+ * whatever the -O level (decompose, plan), lowering to Kernel IR, the kernel/llvm/asm dumps, and
+ * compiling a graph with the JIT into an executor. */
+#include "codegen/cpu/cpu.h"
+#include "passes/passes.h"
+#include "tools/cli.h"
+
+#include <string.h>
+
+/* Composite ops have no Kernel IR lowering of their own; cross_entropy is lowered directly
+ * (decompose keeps it whole, docs/passes.md). */
+static bool needs_decompose(const ir_graph *g) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = g->nodes[i];
+        if ((ir_op_table[n->op].flags & IR_COMPOSITE) && n->op != IR_OP_CROSS_ENTROPY) return true;
+    }
+    return false;
+}
+
+int cli_prepare_codegen(const cli_options *o, cli_model *m) {
+    bool decompose = false, plan = false;
+    for (int i = 0; i < m->module->n_graphs; i++) {
+        const ir_graph *g = m->module->graphs[i];
+        decompose |= needs_decompose(g);
+        plan |= !g->planned;
+    }
+    pass_pipeline p = {0};
+    if (decompose) p.ids[p.n++] = PASS_DECOMPOSE;
+    if (decompose || plan) p.ids[p.n++] = PASS_PLAN;
+    if (p.n == 0) return CLI_OK;
+    pass_run_options ro = {o->verify_each, o->time_passes, o->dump_after, o->dump_dir, NULL};
+    if (pass_run_pipeline(m->module, &p, &ro, &m->diag)) return CLI_OK;
+    return m->diag.bugs ? CLI_INTERNAL_ERROR : CLI_USER_ERROR;
+}
+
+static cg_cpu_options cli_cpu_options(const cli_options *o) {
+    cg_cpu_options c = {o->opt_level >= 0 ? o->opt_level : 3, o->cpu, o->dump_dir};
+    return c;
+}
+
+static int cli_status(const ir_diag *d) { return d->bugs ? CLI_INTERNAL_ERROR : CLI_USER_ERROR; }
+
+/* `tfc dump --stage kernel|llvm|asm`: the graph's code after the full pipeline. */
+int cli_dump_code(const cli_options *o, cli_model *m, const char *stage) {
+    const ir_graph *g = cli_pick_graph(o, m);
+    if (!g) return CLI_USER_ERROR;
+    cg_program *p = cg_lower_graph(g, &m->diag);
+    if (!p) return cli_status(&m->diag);
+    cg_cpu_options co = cli_cpu_options(o);
+    bool ok = true;
+    if (strcmp(stage, "kernel") == 0) cg_print_program(stdout, p);
+    else if (strcmp(stage, "llvm") == 0) ok = cg_cpu_print_llvm(stdout, p, &co, &m->diag);
+    else ok = cg_cpu_print_asm(stdout, p, &co, &m->diag);
+    cg_program_destroy(p);
+    return ok ? CLI_OK : cli_status(&m->diag);
+}
+
+int cli_compile_cpu(const cli_options *o, cli_model *m, const ir_graph *g, cli_compiled *out) {
+    memset(out, 0, sizeof *out);
+    double t0 = rt_now_seconds();
+    out->program = cg_lower_graph(g, &m->diag);
+    if (!out->program) return cli_status(&m->diag);
+    cg_cpu_options co = cli_cpu_options(o);
+    out->jit = cg_cpu_jit_create(out->program, &co, &m->diag);
+    if (!out->jit) return cli_status(&m->diag);
+    out->compile_seconds = rt_now_seconds() - t0;
+    char err[256];
+    out->exec = rt_exec_create(cg_cpu_jit_program(out->jit), o->threads, err, sizeof err);
+    if (!out->exec) {
+        fprintf(stderr, "tfc: error: cannot prepare graph '%s' to run: %s\n", g->name, err);
+        return CLI_USER_ERROR;
+    }
+    return CLI_OK;
+}
+
+void cli_compiled_free(cli_compiled *c) {
+    rt_exec_destroy(c->exec);
+    cg_cpu_jit_destroy(c->jit);
+    if (c->program) cg_program_destroy(c->program);
+    memset(c, 0, sizeof *c);
+}
