@@ -14,44 +14,34 @@
 #define RT_PRIVATE_COLS_MAX ((int64_t)512 << 10)
 
 typedef struct conv_dims {
-    int64_t cg, og, kg, p;    /* channels per group in and out, patch length, output pixels */
+    int64_t cg, og, kg, p; /* channels per group in and out, patch length, output pixels */
 } conv_dims;
 
-static conv_dims dims_of(const rt_conv *cv)
-{
+static conv_dims dims_of(const rt_conv *cv) {
     conv_dims d = {.cg = cv->c / cv->groups, .og = cv->o / cv->groups, .p = cv->oh * cv->ow};
     d.kg = d.cg * cv->kh * cv->kw;
     return d;
 }
 
-static int64_t min64(int64_t a, int64_t b)
-{
-    return a < b ? a : b;
-}
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-static size_t round_align(int64_t bytes)
-{
-    return (size_t)((bytes + RT_ALIGN - 1) / RT_ALIGN * RT_ALIGN);
-}
+static size_t round_align(int64_t bytes) { return (size_t)((bytes + RT_ALIGN - 1) / RT_ALIGN * RT_ALIGN); }
 
 /* Rows shorter than this are copied with plain loops: a library call costs more than the copy. */
 #define RT_SHORT_ROW 32
 
-static void zero_floats(float *dst, int64_t n)
-{
+static void zero_floats(float *dst, int64_t n) {
     if (n >= RT_SHORT_ROW)
         memset(dst, 0, (size_t)n * sizeof(float));
     else
-        for (int64_t i = 0; i < n; i++)
-            dst[i] = 0;
+        for (int64_t i = 0; i < n; i++) dst[i] = 0;
 }
 
 /* ---- im2col -------------------------------------------------------------------------------- */
 
 /* Column-matrix row r of an image x (channels from x's first): channel r / (kh·kw), kernel tap
    (ki, kj); element (oy, ox) is x[c][oy·sh - ph + ki·dh][ox·sw - pw + kj·dw], zero outside. */
-static void im2col_row(const rt_conv *cv, const float *x, int64_t r, float *dst)
-{
+static void im2col_row(const rt_conv *cv, const float *x, int64_t r, float *dst) {
     int64_t ki = r / cv->kw % cv->kh, kj = r % cv->kw;
     const float *plane = x + r / (cv->kh * cv->kw) * cv->h * cv->w_in;
     int64_t x0 = kj * cv->dilation_w - cv->pad_w, sw = cv->stride_w;
@@ -71,8 +61,7 @@ static void im2col_row(const rt_conv *cv, const float *x, int64_t r, float *dst)
         if (sw == 1 && hi - lo >= RT_SHORT_ROW)
             memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof(float));
         else
-            for (int64_t ox = lo; ox < hi; ox++)
-                dst[ox] = src[ox * sw];
+            for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox * sw];
         zero_floats(dst + hi, cv->ow - hi);
     }
 }
@@ -83,33 +72,27 @@ typedef struct im2col_job {
     float *cols;
 } im2col_job;
 
-static void im2col_body(void *ctx, int64_t begin, int64_t end, int thread_index)
-{
+static void im2col_body(void *ctx, int64_t begin, int64_t end, int thread_index) {
     (void)thread_index;
     const im2col_job *j = ctx;
     int64_t p = j->cv->oh * j->cv->ow;
-    for (int64_t r = begin; r < end; r++)
-        im2col_row(j->cv, j->x, r, j->cols + r * p);
+    for (int64_t r = begin; r < end; r++) im2col_row(j->cv, j->x, r, j->cols + r * p);
 }
 
 /* ---- planning ------------------------------------------------------------------------------ */
 
-static const char *conv_problem(const rt_conv *cv)
-{
-    if (cv->n < 0 || cv->c < 0 || cv->h < 0 || cv->w_in < 0 || cv->o < 0 || cv->kh < 0 || cv->kw < 0 ||
-        cv->oh < 0 || cv->ow < 0)
+static const char *conv_problem(const rt_conv *cv) {
+    if (cv->n < 0 || cv->c < 0 || cv->h < 0 || cv->w_in < 0 || cv->o < 0 || cv->kh < 0 || cv->kw < 0 || cv->oh < 0 ||
+        cv->ow < 0)
         return "negative size";
-    if (cv->groups < 1 || cv->c % cv->groups || cv->o % cv->groups)
-        return "groups do not divide the channels";
+    if (cv->groups < 1 || cv->c % cv->groups || cv->o % cv->groups) return "groups do not divide the channels";
     if (cv->stride_h < 1 || cv->stride_w < 1 || cv->dilation_h < 1 || cv->dilation_w < 1)
         return "stride and dilation must be positive";
-    if (cv->pad_h < 0 || cv->pad_w < 0)
-        return "negative padding";
+    if (cv->pad_h < 0 || cv->pad_w < 0) return "negative padding";
     /* In doubles, so that the checks themselves cannot overflow: BLAS takes ints, and every
        buffer is at most n·o·p or c·kh·kw·p floats. */
     double kg = (double)(cv->c / cv->groups) * (double)cv->kh * (double)cv->kw, p = (double)cv->oh * (double)cv->ow;
-    if (kg > INT_MAX || p > INT_MAX || cv->o > INT_MAX)
-        return "sizes out of BLAS range";
+    if (kg > INT_MAX || p > INT_MAX || cv->o > INT_MAX) return "sizes out of BLAS range";
     if ((double)cv->c * (double)cv->kh * (double)cv->kw * p > 0x1p58 || (double)cv->n * (double)cv->o * p > 0x1p58 ||
         (double)cv->n * (double)cv->c * (double)cv->h * (double)cv->w_in > 0x1p58)
         return "result too large";
@@ -119,8 +102,7 @@ static const char *conv_problem(const rt_conv *cv)
     return NULL;
 }
 
-bool rt_conv_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_size)
-{
+bool rt_conv_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_size) {
     const rt_conv *cv = &s->conv;
     const char *why = conv_problem(cv);
     if (why) {
@@ -135,8 +117,7 @@ bool rt_conv_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_si
     plan->tiles = rt_choose_tiles(d.og, d.p, d.kg, cv->n * cv->groups);
     /* Per thread: the epilogue's tile, then the private columns. Shared: the columns of one
        image, then the result of a pass (one image with shared columns, else all of them). */
-    if (plan->im2col && !plan->private_cols)
-        plan->shared_bytes = round_align(cv->c * cv->kh * cv->kw * d.p * 4);
+    if (plan->im2col && !plan->private_cols) plan->shared_bytes = round_align(cv->c * cv->kh * cv->kw * d.p * 4);
     if (s->fn && d.og > 0 && d.p > 0) {
         plan->immediate = plan->tiles.col_tiles == 1 && plan->tiles.rb * d.p * 4 <= RT_SCRATCH_MAX;
         int64_t images = plan->im2col && !plan->private_cols ? 1 : cv->n;
@@ -165,27 +146,22 @@ typedef struct conv_job {
 } conv_job;
 
 /* The columns of (image, group) for thread ts, gathering them into its buffer if needed. */
-static const float *columns(const conv_job *j, int64_t image, int64_t group, rt_thread_state *ts)
-{
+static const float *columns(const conv_job *j, int64_t image, int64_t group, rt_thread_state *ts) {
     const rt_conv *cv = &j->s->conv;
     conv_dims d = dims_of(cv);
     const float *x = j->x + (image * cv->c + group * d.cg) * cv->h * cv->w_in;
-    if (!j->plan->im2col)
-        return x;
-    if (!j->plan->private_cols)
-        return j->shared_cols + group * d.kg * d.p;
+    if (!j->plan->im2col) return x;
+    if (!j->plan->private_cols) return j->shared_cols + group * d.kg * d.p;
     int64_t key = image * cv->groups + group;
     if (ts->cols_key != key) {
-        for (int64_t r = 0; r < d.kg; r++)
-            im2col_row(cv, x, r, (float *)ts->cols + r * d.p);
+        for (int64_t r = 0; r < d.kg; r++) im2col_row(cv, x, r, (float *)ts->cols + r * d.p);
         ts->cols_key = key;
     }
     return (const float *)ts->cols;
 }
 
 /* Tile t of the pass: (image, group), then output-channel block, then pixel block. */
-static int conv_tile(const conv_job *j, int64_t t, rt_thread_state *ts)
-{
+static int conv_tile(const conv_job *j, int64_t t, rt_thread_state *ts) {
     const rt_conv *cv = &j->s->conv;
     const rt_tiles *tl = &j->plan->tiles;
     conv_dims d = dims_of(cv);
@@ -195,30 +171,25 @@ static int conv_tile(const conv_job *j, int64_t t, rt_thread_state *ts)
     int64_t rows = min64(tl->rb, d.og - o0), cols = min64(tl->cb, d.p - p0);
     const float *b = columns(j, image, group, ts) + p0;
     const float *a = j->w + (group * d.og + o0) * d.kg;
-    int64_t channel = image * cv->o + group * d.og + o0;   /* of the whole output */
-    float *c = !j->s->fn             ? j->out + channel * d.p + p0
+    int64_t channel = image * cv->o + group * d.og + o0; /* of the whole output */
+    float *c = !j->s->fn            ? j->out + channel * d.p + p0
                : j->plan->immediate ? (float *)ts->scratch
                                     : j->out + (channel - j->n0 * cv->o) * d.p + p0;
     rt_sgemm(false, false, rows, cols, d.kg, a, d.kg, b, d.p, c, d.p);
-    if (!j->s->fn || !j->plan->immediate)
-        return 0;
+    if (!j->s->fn || !j->plan->immediate) return 0;
     int code = j->s->fn(j->slots, channel * cv->oh, (channel + rows) * cv->oh, ts->scratch);
-    if (code)
-        rt_note_failure(ts, channel * cv->oh, code);
+    if (code) rt_note_failure(ts, channel * cv->oh, code);
     return code;
 }
 
-static void conv_body(void *ctx, int64_t begin, int64_t end, int thread_index)
-{
+static void conv_body(void *ctx, int64_t begin, int64_t end, int thread_index) {
     const conv_job *j = ctx;
     rt_thread_state *ts = &j->e->threads[thread_index];
     for (int64_t t = begin; t < end; t++)
-        if (conv_tile(j, t, ts))
-            break;
+        if (conv_tile(j, t, ts)) break;
 }
 
-static void conv_pass(conv_job *j, int64_t n1)
-{
+static void conv_pass(conv_job *j, int64_t n1) {
     const rt_conv *cv = &j->s->conv;
     rt_exec *e = j->e;
     conv_dims d = dims_of(cv);
@@ -236,12 +207,13 @@ static void conv_pass(conv_job *j, int64_t n1)
         rt_epilogue_pass(e, j->s, j->slots, j->out, j->n0 * cv->o * cv->oh, (n1 - j->n0) * cv->o * cv->oh, cv->ow);
 }
 
-void rt_conv_run(rt_exec *e, const rt_step *s, const rt_step_plan *plan, char *const *slots)
-{
+void rt_conv_run(rt_exec *e, const rt_step *s, const rt_step_plan *plan, char *const *slots) {
     const rt_conv *cv = &s->conv;
-    if (cv->n == 0 || cv->o == 0 || cv->oh == 0 || cv->ow == 0)
-        return;
-    conv_job j = {.e = e, .s = s, .plan = plan, .slots = slots,
+    if (cv->n == 0 || cv->o == 0 || cv->oh == 0 || cv->ow == 0) return;
+    conv_job j = {.e = e,
+                  .s = s,
+                  .plan = plan,
+                  .slots = slots,
                   .x = (const float *)(slots[cv->x.slot] + cv->x.offset),
                   .w = (const float *)(slots[cv->w.slot] + cv->w.offset)};
     char *shared = e->shared;
@@ -252,7 +224,7 @@ void rt_conv_run(rt_exec *e, const rt_step *s, const rt_step_plan *plan, char *c
     j.out = s->fn ? (float *)shared : (float *)(slots[cv->out.slot] + cv->out.offset);
     for (int i = 0; i < e->n_threads; i++) {
         e->threads[i].cols = e->threads[i].scratch + plan->cols_offset;
-        e->threads[i].cols_key = -1;   /* private columns of an earlier step are stale */
+        e->threads[i].cols_key = -1; /* private columns of an earlier step are stale */
     }
     if (j.shared_cols) {
         for (int64_t n = 0; n < cv->n && !rt_step_failed(e); n++) {

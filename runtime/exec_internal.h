@@ -30,21 +30,21 @@ typedef struct rt_tiles {
    every tile writes into one shared result buffer and a second parallel pass runs the epilogue. */
 typedef struct rt_step_plan {
     rt_tiles tiles;
-    bool immediate;           /* epilogue per tile from the thread's scratch */
-    bool im2col;              /* CONV: the columns must be gathered (not a plain 1×1) */
-    bool private_cols;        /* CONV: each thread gathers the columns of one (image, group) */
-    size_t thread_bytes;      /* scratch tile + private columns, per thread */
-    size_t cols_offset;       /* where the private columns start in the thread's memory */
-    size_t shared_bytes;      /* shared columns + shared result */
+    bool immediate;      /* epilogue per tile from the thread's scratch */
+    bool im2col;         /* CONV: the columns must be gathered (not a plain 1×1) */
+    bool private_cols;   /* CONV: each thread gathers the columns of one (image, group) */
+    size_t thread_bytes; /* scratch tile + private columns, per thread */
+    size_t cols_offset;  /* where the private columns start in the thread's memory */
+    size_t shared_bytes; /* shared columns + shared result */
 } rt_step_plan;
 
 /* One per pool thread, a cache line apart so the failure notes do not bounce between cores. */
 typedef struct rt_thread_state {
-    _Alignas(RT_ALIGN) char *scratch;   /* the epilogue's tile */
-    char *cols;               /* CONV: private im2col buffer */
-    int64_t cols_key;         /* which (image · groups + group) cols holds; -1: none */
-    int64_t fail_at;          /* lowest unit (chunk start or tile) whose check failed this step */
-    int fail_code;            /* its kernel's return value (1 + check index) */
+    _Alignas(RT_ALIGN) char *scratch; /* the epilogue's tile */
+    char *cols;                       /* CONV: private im2col buffer */
+    int64_t cols_key;                 /* which (image · groups + group) cols holds; -1: none */
+    int64_t fail_at;                  /* lowest unit (chunk start or tile) whose check failed this step */
+    int fail_code;                    /* its kernel's return value (1 + check index) */
 } rt_thread_state;
 
 struct rt_exec {
@@ -56,10 +56,10 @@ struct rt_exec {
     rt_thread_state *threads; /* n_threads of them */
     char *thread_mem;         /* the threads' scratch, thread_stride bytes each */
     size_t thread_stride;
-    char *shared;             /* shared columns / results of the current step */
+    char *shared; /* shared columns / results of the current step */
     bool profiling;
-    int n_timed;              /* steps timed in the last profiled run */
-    double *t_begin, *t_end;  /* per step, rt_now_seconds() */
+    int n_timed;             /* steps timed in the last profiled run */
+    double *t_begin, *t_end; /* per step, rt_now_seconds() */
     char error[512];
 };
 
@@ -71,12 +71,12 @@ rt_tiles rt_choose_tiles(int64_t m, int64_t n, int64_t k, int64_t items);
 bool rt_gemm_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_size);
 void rt_gemm_run(rt_exec *e, const rt_step *s, const rt_step_plan *plan, char *const *slots);
 /* C = A · B (row-major, f32) over an m × n block: sgemm, or zeros when k is 0. */
-void rt_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-              const float *b, int64_t ldb, float *c, int64_t ldc);
+void rt_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+              int64_t ldb, float *c, int64_t ldc);
 /* Runs the epilogue, in parallel, over the result rows [row0, row0 + rows), which lie in
    `results` (rows of row_len floats, row row0 first). */
-void rt_epilogue_pass(rt_exec *e, const rt_step *s, char *const *slots, float *results, int64_t row0,
-                      int64_t rows, int64_t row_len);
+void rt_epilogue_pass(rt_exec *e, const rt_step *s, char *const *slots, float *results, int64_t row0, int64_t rows,
+                      int64_t row_len);
 
 /* conv.c */
 bool rt_conv_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_size);

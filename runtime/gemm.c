@@ -21,39 +21,26 @@
 #define RT_MIN_TILE_ROWS 128
 #define RT_MIN_TILE_COLS 192
 
-static int64_t ceil_div(int64_t a, int64_t b)
-{
-    return (a + b - 1) / b;
-}
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-static int64_t round_up(int64_t a, int64_t b)
-{
-    return ceil_div(a, b) * b;
-}
+static int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-static int64_t min64(int64_t a, int64_t b)
-{
-    return a < b ? a : b;
-}
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* The number of tiles a product is worth: its estimated single-core time over RT_TILE_SECONDS,
    rounded down to a power of two so that 2, 4, 8 or 16 threads share the tiles evenly. */
-static int64_t tile_target(int64_t m, int64_t n, int64_t k, int64_t items)
-{
+static int64_t tile_target(int64_t m, int64_t n, int64_t k, int64_t items) {
     double flops = 2.0 * (double)m * (double)n * (double)k;
     double bytes = 4.0 * ((double)m * (double)k + (double)k * (double)n + (double)m * (double)n);
     double tiles = (double)items * (flops / RT_FLOP_RATE + bytes / RT_BYTE_RATE) / RT_TILE_SECONDS;
     int64_t target = 1;
-    while (target < RT_MAX_TILES && 2.0 * (double)target <= tiles)
-        target *= 2;
+    while (target < RT_MAX_TILES && 2.0 * (double)target <= tiles) target *= 2;
     return target;
 }
 
-rt_tiles rt_choose_tiles(int64_t m, int64_t n, int64_t k, int64_t items)
-{
+rt_tiles rt_choose_tiles(int64_t m, int64_t n, int64_t k, int64_t items) {
     rt_tiles t = {.rb = m, .cb = n, .row_tiles = 1, .col_tiles = 1, .grain = 1};
-    if (m <= 0 || n <= 0 || items <= 0)
-        return t;
+    if (m <= 0 || n <= 0 || items <= 0) return t;
     int64_t target = tile_target(m, n, k, items), want = ceil_div(target, items);
     int64_t rows = 1, cols = 1;
     /* Double the grid where the new tiles cost the least repacking: doubling the column blocks
@@ -78,18 +65,15 @@ rt_tiles rt_choose_tiles(int64_t m, int64_t n, int64_t k, int64_t items)
     return t;
 }
 
-void rt_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-              const float *b, int64_t ldb, float *c, int64_t ldc)
-{
-    if (m <= 0 || n <= 0)
-        return;
-    if (k <= 0) {   /* an empty sum; BLAS would reject the leading dimensions of empty operands */
-        for (int64_t i = 0; i < m; i++)
-            memset(c + i * ldc, 0, (size_t)n * sizeof(float));
+void rt_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+              int64_t ldb, float *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) { /* an empty sum; BLAS would reject the leading dimensions of empty operands */
+        for (int64_t i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
         return;
     }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, 0.0f, c, (int)ldc);
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n,
+                (int)k, 1.0f, a, (int)lda, b, (int)ldb, 0.0f, c, (int)ldc);
 }
 
 /* ---- the epilogue pass over a shared result ----------------------------------------------- */
@@ -102,17 +86,14 @@ typedef struct epilogue_job {
     int64_t row0, row_len;
 } epilogue_job;
 
-static void epilogue_body(void *ctx, int64_t begin, int64_t end, int thread_index)
-{
+static void epilogue_body(void *ctx, int64_t begin, int64_t end, int thread_index) {
     const epilogue_job *j = ctx;
     int code = j->s->fn(j->slots, j->row0 + begin, j->row0 + end, (char *)(j->results + begin * j->row_len));
-    if (code)
-        rt_note_failure(&j->e->threads[thread_index], j->row0 + begin, code);
+    if (code) rt_note_failure(&j->e->threads[thread_index], j->row0 + begin, code);
 }
 
-void rt_epilogue_pass(rt_exec *e, const rt_step *s, char *const *slots, float *results, int64_t row0,
-                      int64_t rows, int64_t row_len)
-{
+void rt_epilogue_pass(rt_exec *e, const rt_step *s, char *const *slots, float *results, int64_t row0, int64_t rows,
+                      int64_t row_len) {
     epilogue_job j = {.e = e, .s = s, .slots = slots, .results = results, .row0 = row0, .row_len = row_len};
     /* About 16 K elements per chunk: an elementwise epilogue is memory bound. */
     int64_t grain = row_len > 0 && row_len < 16384 ? 16384 / row_len : 1;
@@ -121,18 +102,13 @@ void rt_epilogue_pass(rt_exec *e, const rt_step *s, char *const *slots, float *r
 
 /* ---- planning ------------------------------------------------------------------------------ */
 
-static bool fits_int(int64_t v)
-{
-    return v >= 0 && v <= INT_MAX;
-}
+static bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 
-bool rt_gemm_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_size)
-{
+bool rt_gemm_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_size) {
     const rt_gemm *g = &s->gemm;
     const char *why = NULL;
     int64_t items = 1;
-    if (g->batch_rank < 0 || g->batch_rank > RT_MAX_RANK)
-        why = "batch rank out of range";
+    if (g->batch_rank < 0 || g->batch_rank > RT_MAX_RANK) why = "batch rank out of range";
     for (int d = 0; !why && d < g->batch_rank; d++) {
         if (g->batch[d] < 0 || (g->batch[d] > 0 && items > INT64_MAX / 4 / g->batch[d]))
             why = "bad batch size";
@@ -172,12 +148,11 @@ typedef struct gemm_job {
     bool immediate;
     char *const *slots;
     const float *a, *b;
-    float *c;                 /* the step's output, or the shared result with an epilogue */
+    float *c; /* the step's output, or the shared result with an epilogue */
 } gemm_job;
 
 /* Element offsets of batch item `item` in A and B (strides 0 broadcast). */
-static void batch_offsets(const rt_gemm *g, int64_t item, int64_t *off_a, int64_t *off_b)
-{
+static void batch_offsets(const rt_gemm *g, int64_t item, int64_t *off_a, int64_t *off_b) {
     *off_a = *off_b = 0;
     for (int d = g->batch_rank - 1; d >= 0; d--) {
         int64_t i = item % g->batch[d];
@@ -188,8 +163,7 @@ static void batch_offsets(const rt_gemm *g, int64_t item, int64_t *off_a, int64_
 }
 
 /* Tile t: batch item, then row block, then column block, so a thread's run of tiles shares A. */
-static int gemm_tile(const gemm_job *j, int64_t t, rt_thread_state *ts)
-{
+static int gemm_tile(const gemm_job *j, int64_t t, rt_thread_state *ts) {
     const rt_gemm *g = &j->s->gemm;
     const rt_tiles *tl = j->tiles;
     int64_t per_item = tl->row_tiles * tl->col_tiles;
@@ -200,43 +174,37 @@ static int gemm_tile(const gemm_job *j, int64_t t, rt_thread_state *ts)
     batch_offsets(g, item, &off_a, &off_b);
     const float *a = j->a + off_a + (g->trans_a ? r0 : r0 * g->lda);
     const float *b = j->b + off_b + (g->trans_b ? c0 * g->ldb : c0);
-    int64_t row = item * g->m + r0;   /* the tile's first row of the flattened result */
+    int64_t row = item * g->m + r0; /* the tile's first row of the flattened result */
     float *c = j->immediate ? (float *)ts->scratch : j->c + row * g->n + c0;
     rt_sgemm(g->trans_a, g->trans_b, rows, cols, g->k, a, g->lda, b, g->ldb, c, g->n);
-    if (!j->immediate)
-        return 0;
+    if (!j->immediate) return 0;
     int code = j->s->fn(j->slots, row, row + rows, ts->scratch);
-    if (code)
-        rt_note_failure(ts, row, code);
+    if (code) rt_note_failure(ts, row, code);
     return code;
 }
 
-static void gemm_body(void *ctx, int64_t begin, int64_t end, int thread_index)
-{
+static void gemm_body(void *ctx, int64_t begin, int64_t end, int thread_index) {
     const gemm_job *j = ctx;
     rt_thread_state *ts = &j->e->threads[thread_index];
     for (int64_t t = begin; t < end; t++)
-        if (gemm_tile(j, t, ts))
-            break;   /* the run stops after this step; later tiles would not be the first failure */
+        if (gemm_tile(j, t, ts)) break; /* the run stops after this step; later tiles would not be the first failure */
 }
 
-static char *ref_ptr(char *const *slots, rt_ref r)
-{
-    return slots[r.slot] + r.offset;
-}
+static char *ref_ptr(char *const *slots, rt_ref r) { return slots[r.slot] + r.offset; }
 
-void rt_gemm_run(rt_exec *e, const rt_step *s, const rt_step_plan *plan, char *const *slots)
-{
+void rt_gemm_run(rt_exec *e, const rt_step *s, const rt_step_plan *plan, char *const *slots) {
     const rt_gemm *g = &s->gemm;
     int64_t items = 1;
-    for (int d = 0; d < g->batch_rank; d++)
-        items *= g->batch[d];
-    if (items == 0 || g->m == 0 || g->n == 0)
-        return;
-    gemm_job j = {.e = e, .s = s, .tiles = &plan->tiles, .immediate = plan->immediate, .slots = slots,
-                  .a = (const float *)ref_ptr(slots, g->a), .b = (const float *)ref_ptr(slots, g->b)};
+    for (int d = 0; d < g->batch_rank; d++) items *= g->batch[d];
+    if (items == 0 || g->m == 0 || g->n == 0) return;
+    gemm_job j = {.e = e,
+                  .s = s,
+                  .tiles = &plan->tiles,
+                  .immediate = plan->immediate,
+                  .slots = slots,
+                  .a = (const float *)ref_ptr(slots, g->a),
+                  .b = (const float *)ref_ptr(slots, g->b)};
     j.c = !s->fn ? (float *)ref_ptr(slots, g->c) : plan->immediate ? NULL : (float *)e->shared;
     rt_parallel_for(e->pool, items * plan->tiles.row_tiles * plan->tiles.col_tiles, plan->tiles.grain, gemm_body, &j);
-    if (s->fn && !plan->immediate)
-        rt_epilogue_pass(e, s, slots, j.c, 0, items * g->m, g->n);
+    if (s->fn && !plan->immediate) rt_epilogue_pass(e, s, slots, j.c, 0, items * g->m, g->n);
 }

@@ -14,10 +14,8 @@
 
 static void set_error(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void set_error(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (!err || err_size == 0)
-        return;
+static void set_error(char *err, size_t err_size, const char *fmt, ...) {
+    if (!err || err_size == 0) return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err, err_size, fmt, ap);
@@ -26,26 +24,19 @@ static void set_error(char *err, size_t err_size, const char *fmt, ...)
 
 /* 64-byte aligned, never 0 bytes (so slot 0 is a valid pointer even for an empty arena); the
    size is rounded up to the alignment as aligned_alloc requires. */
-static void *alloc_aligned(size_t bytes)
-{
-    if (bytes > SIZE_MAX - RT_ALIGN)
-        return NULL;
+static void *alloc_aligned(size_t bytes) {
+    if (bytes > SIZE_MAX - RT_ALIGN) return NULL;
     bytes = bytes == 0 ? RT_ALIGN : (bytes + RT_ALIGN - 1) / RT_ALIGN * RT_ALIGN;
     return aligned_alloc(RT_ALIGN, bytes);
 }
 
 /* ---- checking the program and planning its library calls ---------------------------------- */
 
-static bool ref_ok(const rt_program *p, rt_ref r)
-{
-    return r.slot >= 0 && r.slot < p->n_slots && r.offset >= 0;
-}
+static bool ref_ok(const rt_program *p, rt_ref r) { return r.slot >= 0 && r.slot < p->n_slots && r.offset >= 0; }
 
-static const char *step_problem(const rt_program *p, const rt_step *s)
-{
+static const char *step_problem(const rt_program *p, const rt_step *s) {
     switch (s->kind) {
-    case RT_STEP_LOOP:
-        return !s->fn ? "loop step without a kernel" : s->extent < 0 ? "negative extent" : NULL;
+    case RT_STEP_LOOP: return !s->fn ? "loop step without a kernel" : s->extent < 0 ? "negative extent" : NULL;
     case RT_STEP_GEMM:
         if (!ref_ok(p, s->gemm.a) || !ref_ok(p, s->gemm.b) || (!s->fn && !ref_ok(p, s->gemm.c)))
             return "operand outside the slot table";
@@ -60,8 +51,7 @@ static const char *step_problem(const rt_program *p, const rt_step *s)
 
 /* Checks every step and plans its tiles; the largest scratch any step needs goes to *thread_bytes
    (per thread) and *shared_bytes. */
-static bool plan_steps(rt_exec *e, size_t *thread_bytes, size_t *shared_bytes, char *err, size_t err_size)
-{
+static bool plan_steps(rt_exec *e, size_t *thread_bytes, size_t *shared_bytes, char *err, size_t err_size) {
     const rt_program *p = e->p;
     *thread_bytes = *shared_bytes = 0;
     for (int i = 0; i < p->n_steps; i++) {
@@ -80,10 +70,8 @@ static bool plan_steps(rt_exec *e, size_t *thread_bytes, size_t *shared_bytes, c
                       s->name ? s->name : "?", why);
             return false;
         }
-        if (plan->thread_bytes > *thread_bytes)
-            *thread_bytes = plan->thread_bytes;
-        if (plan->shared_bytes > *shared_bytes)
-            *shared_bytes = plan->shared_bytes;
+        if (plan->thread_bytes > *thread_bytes) *thread_bytes = plan->thread_bytes;
+        if (plan->shared_bytes > *shared_bytes) *shared_bytes = plan->shared_bytes;
     }
     return true;
 }
@@ -91,22 +79,19 @@ static bool plan_steps(rt_exec *e, size_t *thread_bytes, size_t *shared_bytes, c
 /* ---- create and destroy ------------------------------------------------------------------- */
 
 /* The per-thread state and scratch; thread i's scratch tile first, its private columns after. */
-static bool alloc_threads(rt_exec *e, size_t thread_bytes)
-{
+static bool alloc_threads(rt_exec *e, size_t thread_bytes) {
     size_t n = (size_t)e->n_threads;
     e->threads = alloc_aligned(n * sizeof(rt_thread_state));
     e->thread_stride = (thread_bytes + RT_ALIGN - 1) / RT_ALIGN * RT_ALIGN;
-    if (!e->threads || (e->thread_stride > 0 && n > SIZE_MAX / e->thread_stride))
-        return false;
+    if (!e->threads || (e->thread_stride > 0 && n > SIZE_MAX / e->thread_stride)) return false;
     e->thread_mem = alloc_aligned(n * e->thread_stride);
-    if (!e->thread_mem)
-        return false;
+    if (!e->thread_mem) return false;
     for (int i = 0; i < e->n_threads; i++) {
         rt_thread_state *t = &e->threads[i];
         memset(t, 0, sizeof *t);
         char *mine = e->thread_mem + (size_t)i * e->thread_stride;
         t->scratch = mine;
-        t->cols = mine;   /* moved past the scratch tile by each convolution that needs both */
+        t->cols = mine; /* moved past the scratch tile by each convolution that needs both */
         t->cols_key = -1;
     }
     return true;
@@ -114,8 +99,7 @@ static bool alloc_threads(rt_exec *e, size_t thread_bytes)
 
 /* The arena, the pool and the scratch; false with the reason in err. */
 static bool alloc_resources(rt_exec *e, int n_threads, size_t thread_bytes, size_t shared_bytes, char *err,
-                            size_t err_size)
-{
+                            size_t err_size) {
     int64_t arena_bytes = e->p->arena_bytes;
     if ((uint64_t)arena_bytes > SIZE_MAX || !(e->arena = alloc_aligned((size_t)arena_bytes))) {
         set_error(err, err_size, "out of memory: cannot allocate an arena of %lld bytes", (long long)arena_bytes);
@@ -134,8 +118,7 @@ static bool alloc_resources(rt_exec *e, int n_threads, size_t thread_bytes, size
     return true;
 }
 
-rt_exec *rt_exec_create(const rt_program *p, int n_threads, char *err, size_t err_size)
-{
+rt_exec *rt_exec_create(const rt_program *p, int n_threads, char *err, size_t err_size) {
     set_error(err, err_size, "%s", "");
     if (!p || p->n_slots < 1 || p->n_steps < 0 || (p->n_steps > 0 && !p->steps) || p->arena_bytes < 0) {
         set_error(err, err_size, "malformed program");
@@ -166,10 +149,8 @@ rt_exec *rt_exec_create(const rt_program *p, int n_threads, char *err, size_t er
     return NULL;
 }
 
-void rt_exec_destroy(rt_exec *e)
-{
-    if (!e)
-        return;
+void rt_exec_destroy(rt_exec *e) {
+    if (!e) return;
     rt_thread_pool_destroy(e->pool);
     free(e->shared);
     free(e->thread_mem);
@@ -181,36 +162,26 @@ void rt_exec_destroy(rt_exec *e)
     free(e);
 }
 
-int rt_exec_threads(const rt_exec *e)
-{
-    return e->n_threads;
-}
+int rt_exec_threads(const rt_exec *e) { return e->n_threads; }
 
-const char *rt_exec_error(const rt_exec *e)
-{
-    return e->error;
-}
+const char *rt_exec_error(const rt_exec *e) { return e->error; }
 
 /* ---- failures ----------------------------------------------------------------------------- */
 
-void rt_note_failure(rt_thread_state *t, int64_t unit, int code)
-{
+void rt_note_failure(rt_thread_state *t, int64_t unit, int code) {
     if (code && unit < t->fail_at) {
         t->fail_at = unit;
         t->fail_code = code;
     }
 }
 
-bool rt_step_failed(const rt_exec *e)
-{
+bool rt_step_failed(const rt_exec *e) {
     for (int i = 0; i < e->n_threads; i++)
-        if (e->threads[i].fail_code)
-            return true;
+        if (e->threads[i].fail_code) return true;
     return false;
 }
 
-static void reset_failures(rt_exec *e)
-{
+static void reset_failures(rt_exec *e) {
     for (int i = 0; i < e->n_threads; i++) {
         e->threads[i].fail_at = INT64_MAX;
         e->threads[i].fail_code = 0;
@@ -218,16 +189,13 @@ static void reset_failures(rt_exec *e)
 }
 
 /* The failure of the lowest unit over all threads, as "kernel NAME: MESSAGE"; 0 if none. */
-static int report_failure(rt_exec *e, const rt_step *s)
-{
+static int report_failure(rt_exec *e, const rt_step *s) {
     const rt_thread_state *first = NULL;
     for (int i = 0; i < e->n_threads; i++) {
         const rt_thread_state *t = &e->threads[i];
-        if (t->fail_code && (!first || t->fail_at < first->fail_at))
-            first = t;
+        if (t->fail_code && (!first || t->fail_at < first->fail_at)) first = t;
     }
-    if (!first)
-        return 0;
+    if (!first) return 0;
     int check = first->fail_code - 1;
     const char *name = s->name ? s->name : "?";
     if (check >= 0 && check < s->n_checks && s->checks && s->checks[check])
@@ -245,16 +213,13 @@ typedef struct loop_job {
     char *const *slots;
 } loop_job;
 
-static void loop_body(void *ctx, int64_t begin, int64_t end, int thread_index)
-{
+static void loop_body(void *ctx, int64_t begin, int64_t end, int thread_index) {
     const loop_job *j = ctx;
     int code = j->s->fn(j->slots, begin, end, NULL);
-    if (code)
-        rt_note_failure(&j->e->threads[thread_index], begin, code);
+    if (code) rt_note_failure(&j->e->threads[thread_index], begin, code);
 }
 
-static void run_step(rt_exec *e, int i, char *const *slots)
-{
+static void run_step(rt_exec *e, int i, char *const *slots) {
     const rt_step *s = &e->p->steps[i];
     switch (s->kind) {
     case RT_STEP_LOOP: {
@@ -262,30 +227,23 @@ static void run_step(rt_exec *e, int i, char *const *slots)
         rt_parallel_for(e->pool, s->extent, s->grain, loop_body, &j);
         break;
     }
-    case RT_STEP_GEMM:
-        rt_gemm_run(e, s, &e->plans[i], slots);
-        break;
-    case RT_STEP_CONV:
-        rt_conv_run(e, s, &e->plans[i], slots);
-        break;
+    case RT_STEP_GEMM: rt_gemm_run(e, s, &e->plans[i], slots); break;
+    case RT_STEP_CONV: rt_conv_run(e, s, &e->plans[i], slots); break;
     }
 }
 
-int rt_exec_run(rt_exec *e, char **slots)
-{
+int rt_exec_run(rt_exec *e, char **slots) {
     e->error[0] = '\0';
     slots[0] = e->arena;
     /* Again per run: code sharing the process may have turned OpenBLAS's threading back on. */
     openblas_set_num_threads(1);
-    if (e->profiling)
-        e->n_timed = 0;
+    if (e->profiling) e->n_timed = 0;
     for (int i = 0; i < e->p->n_steps; i++) {
         reset_failures(e);
         rt_trace_step_begin(e, i);
         run_step(e, i, slots);
         rt_trace_step_end(e, i);
-        if (report_failure(e, &e->p->steps[i]))
-            return 1;
+        if (report_failure(e, &e->p->steps[i])) return 1;
     }
     return 0;
 }

@@ -10,41 +10,32 @@
 #include <stdio.h>
 #include <time.h>
 
-double rt_now_seconds(void)
-{
+double rt_now_seconds(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-void rt_exec_set_profiling(rt_exec *e, bool on)
-{
-    e->profiling = on;
+void rt_exec_set_profiling(rt_exec *e, bool on) { e->profiling = on; }
+
+void rt_trace_step_begin(rt_exec *e, int i) {
+    if (e->profiling) e->t_begin[i] = rt_now_seconds();
 }
 
-void rt_trace_step_begin(rt_exec *e, int i)
-{
-    if (e->profiling)
-        e->t_begin[i] = rt_now_seconds();
-}
-
-void rt_trace_step_end(rt_exec *e, int i)
-{
+void rt_trace_step_end(rt_exec *e, int i) {
     if (e->profiling) {
         e->t_end[i] = rt_now_seconds();
         e->n_timed = i + 1;
     }
 }
 
-double rt_exec_step_seconds(const rt_exec *e, int i)
-{
+double rt_exec_step_seconds(const rt_exec *e, int i) {
     return i >= 0 && i < e->n_timed ? e->t_end[i] - e->t_begin[i] : 0.0;
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped; other bytes (UTF-8
    included) as they are. */
-static void write_json_string(FILE *f, const char *s)
-{
+static void write_json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++) {
         if (*c == '"' || *c == '\\')
@@ -61,13 +52,11 @@ static void write_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static const char *kind_name(rt_step_kind k)
-{
+static const char *kind_name(rt_step_kind k) {
     return k == RT_STEP_GEMM ? "gemm" : k == RT_STEP_CONV ? "conv" : "loop";
 }
 
-static void write_event(FILE *f, const rt_exec *e, int i)
-{
+static void write_event(FILE *f, const rt_exec *e, int i) {
     const rt_step *s = &e->p->steps[i];
     double t0 = e->t_begin[0];
     fputs(i ? ",\n{\"name\":" : "{\"name\":", f);
@@ -79,19 +68,15 @@ static void write_event(FILE *f, const rt_exec *e, int i)
     fprintf(f, "\"args\":{\"flops\":%.17g,\"bytes\":%.17g,\"kind\":\"%s\"}}", flops, bytes, kind_name(s->kind));
 }
 
-bool rt_exec_write_trace(const rt_exec *e, const char *path)
-{
+bool rt_exec_write_trace(const rt_exec *e, const char *path) {
     FILE *f = fopen(path, "w");
-    if (!f)
-        return false;
+    if (!f) return false;
     fputs("{\"traceEvents\":[\n", f);
-    for (int i = 0; i < e->n_timed; i++)
-        write_event(f, e, i);
+    for (int i = 0; i < e->n_timed; i++) write_event(f, e, i);
     fputs("\n],\"displayTimeUnit\":\"ms\"}\n", f);
     bool failed = ferror(f) != 0;
     int saved = errno;
-    if (fclose(f) != 0)
-        return false;
+    if (fclose(f) != 0) return false;
     if (failed) {
         errno = saved ? saved : EIO;
         return false;

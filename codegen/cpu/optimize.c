@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Remarks and warnings are dropped: a forced vectorization LLVM declines (an argmax loop) is
  * not the user's problem. Errors are kept for the caller to report: LLVM's default handler
@@ -61,11 +62,16 @@ bool cg_cpu_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level, ir
 }
 
 static bool write_ir(LLVMModuleRef m, const char *dir, const char *graph, const char *suffix, ir_diag *d) {
+    /* The folder is made as the pass manager's dumps make it (one level, like XLA's dump folder). */
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        ir_error(d, IR_NO_LOC, "--dump-dir: cannot create '%s': %s", dir, strerror(errno));
+        return false;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/%s%s", dir, graph, suffix);
     char *msg = NULL;
     if (LLVMPrintModuleToFile(m, path, &msg)) {
-        ir_error(d, IR_NO_LOC, "cannot write %s: %s", path, msg && *msg ? msg : strerror(errno));
+        ir_error(d, IR_NO_LOC, "--dump-dir: cannot write '%s': %s", path, msg && *msg ? msg : strerror(errno));
         LLVMDisposeMessage(msg);
         return false;
     }

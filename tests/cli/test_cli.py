@@ -5,6 +5,7 @@
 Usage: test_cli.py TFC EXAMPLES_DIR"""
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -205,8 +206,54 @@ def test_weight_errors(tmp):
                                        f"{tmp}/trunc.safetensors"], "trunc.safetensors")
 
 
+def test_cpu_backend(tmp):
+    """The compiled backend's options: --bench, --profile, --threads, --cpu, the code dumps and
+    its run-time errors."""
+    mlp = os.path.join(EXAMPLES, "mlp.tg")
+    rc, out, err = tfc("run", mlp, "--graph", "infer", "--random-inputs", "--bench", "3", "--threads", "2")
+    bench = [l for l in out.splitlines() if l.startswith("bench:")]
+    check("--bench line", rc == 0 and len(bench) == 1 and
+          re.fullmatch(r"bench: infer 3 runs median [\d.]+ ms min [\d.]+ ms max [\d.]+ ms", bench[0]) is not None
+          and "compile: infer, 4 kernels" in err, out + err)
+    rc, out, err = tfc("run", mlp, "--graph", "infer", "--random-inputs", "--profile", f"{tmp}/trace.json")
+    try:
+        with open(f"{tmp}/trace.json") as f:
+            events = json.load(f)["traceEvents"]
+    except (OSError, ValueError, KeyError) as e:
+        events = str(e)
+    ok = isinstance(events, list) and len(events) == 4 and all(
+        e["ph"] == "X" and e["dur"] >= 0 and "flops" in e["args"] and "bytes" in e["args"] for e in events)
+    check("--profile trace", rc == 0 and ok and "fused_matmul_bias_relu" in err, f"{events}\n{err}")
+    expect_error("--profile unwritable", ["run", mlp, "--graph", "infer", "--random-inputs", "--profile",
+                                          f"{tmp}/no/such/dir/t.json"], "cannot write profile", "no/such/dir")
+    expect_error("--threads 0", ["run", mlp, "--graph", "infer", "--threads", "0"], "--threads", "positive integer")
+    expect_error("--bench x", ["run", mlp, "--graph", "infer", "--bench", "x"], "--bench", "positive integer")
+    expect_error("--threads with interp", ["run", mlp, "--graph", "infer", "--backend", "interp", "--threads", "2"],
+                 "--threads needs --backend cpu")
+    expect_error("unknown backend", ["run", mlp, "--backend", "tpu"], "backend 'tpu' is unknown", "cpu, interp")
+    expect_error("unknown cpu", ["run", mlp, "--graph", "infer", "--random-inputs", "--cpu", "pentium9"], "pentium9")
+    rc, out, err = tfc("dump", mlp, "--graph", "infer", "--stage", "kernel")
+    check("dump kernel", rc == 0 and "gemm m=64 n=512 k=784" in out and "parallel" in out, out + err)
+    rc, out, err = tfc("dump", mlp, "--graph", "infer", "--stage", "llvm", "-O0")
+    check("dump llvm -O0", rc == 0 and "define" in out and "i32 @" in out, err)
+    rc, out, err = tfc("dump", mlp, "--graph", "infer", "--stage", "asm", "--cpu", "x86-64-v3")
+    check("dump asm x86-64-v3", rc == 0 and "ymm" in out and "zmm" not in out, err)
+    expect_error("dump llvm as dot", ["dump", mlp, "--graph", "infer", "--stage", "llvm", "--format", "dot"],
+                 "text only")
+    rc, out, err = tfc("run", mlp, "--graph", "infer", "--random-inputs", "--dump-dir", f"{tmp}/ll")
+    check("--dump-dir keeps the LLVM IR", rc == 0 and os.path.exists(f"{tmp}/ll/infer.ll") and
+          os.path.exists(f"{tmp}/ll/infer.opt.ll"), err + str(os.listdir(tmp)))
+    with open(f"{tmp}/gather.tg", "w") as f:
+        f.write("graph g(a : f32[5, 3], i : i32[2]) -> (y) {\n  y = gather(a, i)\n}\n")
+    np.save(f"{tmp}/ga.npy", np.ones((5, 3), np.float32))
+    np.save(f"{tmp}/gi.npy", np.array([0, 7], np.int32))
+    expect_error("cpu gather out of range", ["run", f"{tmp}/gather.tg", "--in", f"a={tmp}/ga.npy", "--in",
+                                             f"i={tmp}/gi.npy"], "kernel gather", "out of range")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
+        test_cpu_backend(tmp)
         test_help_and_version()
         test_mlp_against_numpy(tmp)
         test_tgir_equivalence(tmp)

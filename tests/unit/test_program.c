@@ -26,8 +26,7 @@ static const int thread_counts[] = {1, 2, 3};
 
 /* ---- data --------------------------------------------------------------------------------- */
 
-static float *random_floats(int64_t n, uint64_t *state)
-{
+static float *random_floats(int64_t n, uint64_t *state) {
     float *v = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
     for (int64_t i = 0; i < n; i++) {
         *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -39,41 +38,36 @@ static float *random_floats(int64_t n, uint64_t *state)
 /* Runs p once per thread count into out (n floats, slot out_slot); the first run's result goes
    to `first`, and every later one must equal it bit for bit. Returns false if a run failed. */
 static bool run_all_thread_counts(const rt_program *p, char **slots, int out_slot, int64_t n, float *first,
-                                  const char *what)
-{
+                                  const char *what) {
     for (int t = 0; t < N_THREAD_COUNTS; t++) {
         char err[256];
         rt_exec *e = rt_exec_create(p, thread_counts[t], err, sizeof err);
         CHECK(e != NULL, "%s: %s", what, err);
-        if (!e)
-            return false;
+        if (!e) return false;
         CHECK(rt_exec_threads(e) == thread_counts[t]);
-        memset(slots[out_slot], 0xff, (size_t)n * sizeof(float));   /* NaNs: every element must be written */
+        memset(slots[out_slot], 0xff, (size_t)n * sizeof(float)); /* NaNs: every element must be written */
         int rc = rt_exec_run(e, slots);
         CHECK(rc == 0, "%s: %s", what, rt_exec_error(e));
         rt_exec_destroy(e);
-        if (rc)
-            return false;
+        if (rc) return false;
         if (t == 0)
             memcpy(first, slots[out_slot], (size_t)n * sizeof(float));
         else
-            CHECK(memcmp(first, slots[out_slot], (size_t)n * sizeof(float)) == 0, "%s: %d threads differ from 1",
-                  what, thread_counts[t]);
+            CHECK(memcmp(first, slots[out_slot], (size_t)n * sizeof(float)) == 0, "%s: %d threads differ from 1", what,
+                  thread_counts[t]);
     }
     return true;
 }
 
 /* |got - want| within a rounding bound that scales with the sum of |terms| of the dot product. */
-static bool close_enough(double got, double want, double magnitude)
-{
+static bool close_enough(double got, double want, double magnitude) {
     return fabs(got - want) <= 1e-5 * magnitude + 1e-6;
 }
 
 /* ---- loop steps --------------------------------------------------------------------------- */
 
 /* slot 1: in, slot 2: out, slot 3: visit counts. */
-static int affine_kernel(char *const *slots, int64_t begin, int64_t end, char *scratch)
-{
+static int affine_kernel(char *const *slots, int64_t begin, int64_t end, char *scratch) {
     const float *in = (const float *)slots[1];
     float *out = (float *)slots[2];
     int *visits = (int *)slots[3];
@@ -81,11 +75,10 @@ static int affine_kernel(char *const *slots, int64_t begin, int64_t end, char *s
         out[i] = 2 * in[i] + 1;
         visits[i]++;
     }
-    return scratch != NULL;   /* loop kernels get no scratch */
+    return scratch != NULL; /* loop kernels get no scratch */
 }
 
-static void test_loops(void)
-{
+static void test_loops(void) {
     const int64_t extents[] = {0, 1, 7, 1000, 100003};
     const int64_t grains[] = {1, 16, 4096};
     const int threads[] = {1, 2, 3, 5};
@@ -95,14 +88,16 @@ static void test_loops(void)
     for (int x = 0; x < 5; x++)
         for (int g = 0; g < 3; g++)
             for (int t = 0; t < 4; t++) {
-                rt_step step = {.name = "affine", .kind = RT_STEP_LOOP, .fn = affine_kernel,
-                                .extent = extents[x], .grain = grains[g]};
+                rt_step step = {.name = "affine",
+                                .kind = RT_STEP_LOOP,
+                                .fn = affine_kernel,
+                                .extent = extents[x],
+                                .grain = grains[g]};
                 rt_program p = {.name = "loops", .n_slots = 4, .n_steps = 1, .steps = &step};
                 char err[256], *slots[4] = {NULL, (char *)in, (char *)out, (char *)visits};
                 rt_exec *e = rt_exec_create(&p, threads[t], err, sizeof err);
                 CHECK(e != NULL, "%s", err);
-                if (!e)
-                    continue;
+                if (!e) continue;
                 memset(visits, 0, 100003 * sizeof(int));
                 CHECK(rt_exec_run(e, slots) == 0, "%s", rt_exec_error(e));
                 int bad = 0;
@@ -119,43 +114,42 @@ static void test_loops(void)
 
 /* ---- failed checks ------------------------------------------------------------------------ */
 
-static int check_values(char *const *slots, int64_t begin, int64_t end, char *scratch)
-{
+static int check_values(char *const *slots, int64_t begin, int64_t end, char *scratch) {
     (void)scratch;
     const float *in = (const float *)slots[1];
     float *out = (float *)slots[2];
     for (int64_t i = begin; i < end; i++) {
-        if (in[i] < 0)
-            return 1;
-        if (in[i] > 100)
-            return 2;
+        if (in[i] < 0) return 1;
+        if (in[i] > 100) return 2;
         out[i] = in[i];
     }
     return 0;
 }
 
-static int odd_code(char *const *slots, int64_t begin, int64_t end, char *scratch)
-{
+static int odd_code(char *const *slots, int64_t begin, int64_t end, char *scratch) {
     (void)slots, (void)begin, (void)end, (void)scratch;
     return 7;
 }
 
-static int mark_done(char *const *slots, int64_t begin, int64_t end, char *scratch)
-{
+static int mark_done(char *const *slots, int64_t begin, int64_t end, char *scratch) {
     (void)begin, (void)end, (void)scratch;
     ((float *)slots[2])[0] = 42;
     return 0;
 }
 
-static void test_failed_checks(void)
-{
+static void test_failed_checks(void) {
     static const char *const messages[] = {"value is negative", "value is too large"};
     float in[1000] = {0}, out[1000];
-    in[700] = 200;   /* the lowest failure: check 2 */
+    in[700] = 200; /* the lowest failure: check 2 */
     in[900] = -1;
     rt_step steps[2] = {
-        {.name = "check_values", .kind = RT_STEP_LOOP, .fn = check_values, .extent = 1000, .grain = 10,
-         .n_checks = 2, .checks = messages},
+        {.name = "check_values",
+         .kind = RT_STEP_LOOP,
+         .fn = check_values,
+         .extent = 1000,
+         .grain = 10,
+         .n_checks = 2,
+         .checks = messages},
         {.name = "after", .kind = RT_STEP_LOOP, .fn = mark_done, .extent = 1, .grain = 1},
     };
     rt_program p = {.name = "checks", .n_slots = 3, .n_steps = 2, .steps = steps};
@@ -181,24 +175,19 @@ static void test_failed_checks(void)
 
 /* ---- the arena and creation errors -------------------------------------------------------- */
 
-static int fill_arena(char *const *slots, int64_t begin, int64_t end, char *scratch)
-{
+static int fill_arena(char *const *slots, int64_t begin, int64_t end, char *scratch) {
     (void)scratch;
-    for (int64_t i = begin; i < end; i++)
-        ((float *)slots[0])[i] = (float)i;
+    for (int64_t i = begin; i < end; i++) ((float *)slots[0])[i] = (float)i;
     return 0;
 }
 
-static int copy_arena(char *const *slots, int64_t begin, int64_t end, char *scratch)
-{
+static int copy_arena(char *const *slots, int64_t begin, int64_t end, char *scratch) {
     (void)scratch;
-    for (int64_t i = begin; i < end; i++)
-        ((float *)slots[1])[i] = ((float *)slots[0])[i] + 1;
+    for (int64_t i = begin; i < end; i++) ((float *)slots[1])[i] = ((float *)slots[0])[i] + 1;
     return 0;
 }
 
-static void test_arena(void)
-{
+static void test_arena(void) {
     float out[1000];
     rt_step steps[2] = {{.name = "fill", .kind = RT_STEP_LOOP, .fn = fill_arena, .extent = 1000, .grain = 64},
                         {.name = "copy", .kind = RT_STEP_LOOP, .fn = copy_arena, .extent = 1000, .grain = 64}};
@@ -209,39 +198,52 @@ static void test_arena(void)
         CHECK(e != NULL, "%s", err);
         CHECK(rt_exec_run(e, slots) == 0 && rt_exec_error(e)[0] == '\0');
         CHECK(slots[0] != NULL && (uintptr_t)slots[0] % 64 == 0, "arena %p", (void *)slots[0]);
-        for (int i = 0; bytes && i < 1000; i++)
-            CHECK(out[i] == (float)i + 1, "out[%d] = %g", i, out[i]);
+        for (int i = 0; bytes && i < 1000; i++) CHECK(out[i] == (float)i + 1, "out[%d] = %g", i, out[i]);
         rt_exec_destroy(e);
     }
     rt_exec_destroy(NULL);
 }
 
-static void expect_create_error(const rt_program *p, int threads, const char *needle)
-{
+static void expect_create_error(const rt_program *p, int threads, const char *needle) {
     char err[256];
     rt_exec *e = rt_exec_create(p, threads, err, sizeof err);
     CHECK(e == NULL && strstr(err, needle) != NULL, "expected '%s', got '%s'", needle, err);
     rt_exec_destroy(e);
 }
 
-static void test_create_errors(void)
-{
+static void test_create_errors(void) {
     rt_step loop = {.name = "k", .kind = RT_STEP_LOOP, .fn = fill_arena, .extent = 1};
     rt_program p = {.name = "g", .n_slots = 2, .n_steps = 1, .steps = &loop, .arena_bytes = 64};
     expect_create_error(&p, RT_THREAD_POOL_MAX + 1, "threads");
     loop.fn = NULL;
     expect_create_error(&p, 1, "step 0 (kernel k): loop step without a kernel");
-    rt_step gemm = {.name = "mm", .kind = RT_STEP_GEMM, .gemm = {.a = {1, 0}, .b = {1, 0}, .c = {1, 0},
-                                                               .m = 4, .n = 4, .k = 4, .lda = 3, .ldb = 4}};
+    rt_step gemm = {.name = "mm",
+                    .kind = RT_STEP_GEMM,
+                    .gemm = {.a = {1, 0}, .b = {1, 0}, .c = {1, 0}, .m = 4, .n = 4, .k = 4, .lda = 3, .ldb = 4}};
     p.steps = &gemm;
     expect_create_error(&p, 1, "leading dimension of A");
     gemm.gemm.lda = 4;
     gemm.gemm.c.slot = 2;
     expect_create_error(&p, 1, "outside the slot table");
-    rt_step conv = {.name = "cv", .kind = RT_STEP_CONV,
-                    .conv = {.x = {1, 0}, .w = {1, 0}, .out = {1, 0}, .n = 1, .c = 3, .h = 4, .w_in = 4, .o = 4,
-                             .kh = 1, .kw = 1, .oh = 4, .ow = 4, .stride_h = 1, .stride_w = 1, .dilation_h = 1,
-                             .dilation_w = 1, .groups = 2}};
+    rt_step conv = {.name = "cv",
+                    .kind = RT_STEP_CONV,
+                    .conv = {.x = {1, 0},
+                             .w = {1, 0},
+                             .out = {1, 0},
+                             .n = 1,
+                             .c = 3,
+                             .h = 4,
+                             .w_in = 4,
+                             .o = 4,
+                             .kh = 1,
+                             .kw = 1,
+                             .oh = 4,
+                             .ow = 4,
+                             .stride_h = 1,
+                             .stride_w = 1,
+                             .dilation_h = 1,
+                             .dilation_w = 1,
+                             .groups = 2}};
     p.steps = &conv;
     expect_create_error(&p, 1, "groups");
     p.arena_bytes = INT64_MAX;
@@ -252,8 +254,7 @@ static void test_create_errors(void)
 /* ---- GEMM --------------------------------------------------------------------------------- */
 
 /* Epilogue: out = relu(result + bias[column]); slot 3 out, slot 4 bias, slot 5 {row length}. */
-static int bias_relu(char *const *slots, int64_t begin, int64_t end, char *scratch)
-{
+static int bias_relu(char *const *slots, int64_t begin, int64_t end, char *scratch) {
     int64_t n = ((const int64_t *)slots[5])[0];
     const float *bias = (const float *)slots[4], *r = (const float *)scratch;
     float *out = (float *)slots[3];
@@ -268,15 +269,14 @@ static int bias_relu(char *const *slots, int64_t begin, int64_t end, char *scrat
 typedef struct gemm_case {
     int64_t m, n, k;
     bool ta, tb;
-    int64_t pad;              /* extra elements per stored row (lda, ldb) */
+    int64_t pad; /* extra elements per stored row (lda, ldb) */
     int batch_rank;
     int64_t batch[2];
     bool bcast_a[2], bcast_b[2];
 } gemm_case;
 
 /* Strides of a batched operand (broadcast axes 0) and its element count. */
-static int64_t batch_strides(const gemm_case *gc, const bool *bcast, int64_t matrix, int64_t *strides)
-{
+static int64_t batch_strides(const gemm_case *gc, const bool *bcast, int64_t matrix, int64_t *strides) {
     int64_t count = matrix;
     for (int d = gc->batch_rank - 1; d >= 0; d--) {
         strides[d] = bcast[d] ? 0 : count;
@@ -286,11 +286,9 @@ static int64_t batch_strides(const gemm_case *gc, const bool *bcast, int64_t mat
 }
 
 static void gemm_reference(const gemm_case *gc, const rt_gemm *g, const float *a, const float *b, double *ref,
-                           double *mag)
-{
+                           double *mag) {
     int64_t items = 1;
-    for (int d = 0; d < gc->batch_rank; d++)
-        items *= gc->batch[d];
+    for (int d = 0; d < gc->batch_rank; d++) items *= gc->batch[d];
     for (int64_t it = 0; it < items; it++) {
         int64_t oa = 0, ob = 0, rest = it;
         for (int d = gc->batch_rank - 1; d >= 0; d--) {
@@ -313,13 +311,19 @@ static void gemm_reference(const gemm_case *gc, const rt_gemm *g, const float *a
     }
 }
 
-static void test_gemm_case(const gemm_case *gc)
-{
+static void test_gemm_case(const gemm_case *gc) {
     char what[160];
     snprintf(what, sizeof what, "gemm m=%lld n=%lld k=%lld ta=%d tb=%d batch=%d", (long long)gc->m, (long long)gc->n,
              (long long)gc->k, gc->ta, gc->tb, gc->batch_rank);
-    rt_gemm g = {.a = {1, 0}, .b = {2, 0}, .c = {3, 0}, .m = gc->m, .n = gc->n, .k = gc->k, .trans_a = gc->ta,
-                 .trans_b = gc->tb, .batch_rank = gc->batch_rank};
+    rt_gemm g = {.a = {1, 0},
+                 .b = {2, 0},
+                 .c = {3, 0},
+                 .m = gc->m,
+                 .n = gc->n,
+                 .k = gc->k,
+                 .trans_a = gc->ta,
+                 .trans_b = gc->tb,
+                 .batch_rank = gc->batch_rank};
     g.lda = (gc->ta ? gc->m : gc->k) + gc->pad;
     g.ldb = (gc->tb ? gc->k : gc->n) + gc->pad;
     int64_t items = 1;
@@ -340,13 +344,11 @@ static void test_gemm_case(const gemm_case *gc)
     for (int epilogue = 0; epilogue < 2; epilogue++) {
         rt_step step = {.name = "mm", .kind = RT_STEP_GEMM, .fn = epilogue ? bias_relu : NULL, .gemm = g};
         rt_program p = {.name = "gemm", .n_slots = 6, .n_steps = 1, .steps = &step};
-        if (!run_all_thread_counts(&p, slots, 3, nc, first, what))
-            continue;
+        if (!run_all_thread_counts(&p, slots, 3, nc, first, what)) continue;
         int64_t bad = 0;
         for (int64_t i = 0; i < nc; i++) {
             double want = ref[i];
-            if (epilogue)
-                want = want + bias[i % gc->n] > 0 ? want + bias[i % gc->n] : 0;
+            if (epilogue) want = want + bias[i % gc->n] > 0 ? want + bias[i % gc->n] : 0;
             bad += !close_enough(first[i], want, mag[i] + fabs(bias[i % gc->n]));
         }
         CHECK(bad == 0, "%s epilogue=%d: %lld wrong", what, epilogue, (long long)bad);
@@ -354,23 +356,25 @@ static void test_gemm_case(const gemm_case *gc)
     free(a), free(b), free(bias), free(c), free(first), free(ref), free(mag);
 }
 
-static void test_gemm(void)
-{
+static void test_gemm(void) {
     const int64_t ms[] = {1, 3, 64, 200}, ns[] = {1, 10, 512}, ks[] = {1, 784};
     for (int mi = 0; mi < 4; mi++)
         for (int ni = 0; ni < 3; ni++)
             for (int ki = 0; ki < 2; ki++)
                 for (int t = 0; t < 4; t++) {
-                    gemm_case gc = {.m = ms[mi], .n = ns[ni], .k = ks[ki], .ta = t & 1, .tb = t >> 1,
+                    gemm_case gc = {.m = ms[mi],
+                                    .n = ns[ni],
+                                    .k = ks[ki],
+                                    .ta = t & 1,
+                                    .tb = t >> 1,
                                     .pad = (mi + ni + t) % 2 ? 3 : 0};
                     /* The transposed variants of the largest products add time, not coverage. */
-                    if (gc.m * gc.n * gc.k > 10000000 && (t == 1 || t == 2))
-                        continue;
+                    if (gc.m * gc.n * gc.k > 10000000 && (t == 1 || t == 2)) continue;
                     test_gemm_case(&gc);
                 }
     /* Batches, each operand broadcast along one axis. */
-    gemm_case b1 = {.m = 5, .n = 7, .k = 9, .batch_rank = 2, .batch = {2, 3}, .bcast_a = {true, false},
-                    .bcast_b = {false, true}};
+    gemm_case b1 = {
+        .m = 5, .n = 7, .k = 9, .batch_rank = 2, .batch = {2, 3}, .bcast_a = {true, false}, .bcast_b = {false, true}};
     test_gemm_case(&b1);
     b1.ta = b1.tb = true;
     test_gemm_case(&b1);
@@ -392,8 +396,7 @@ static void test_gemm(void)
 }
 
 /* The tile grid covers the product with blocks of whole 8-row and 16-column units. */
-static void test_tiles(void)
-{
+static void test_tiles(void) {
     const int64_t sizes[] = {1, 3, 8, 64, 100, 200, 512, 3136, 100000};
     for (int i = 0; i < 9; i++)
         for (int j = 0; j < 9; j++)
@@ -418,17 +421,14 @@ static void test_tiles(void)
 
 /* An epilogue whose check 2 fails at row 150 and check 1 at row 170: 150 comes first in the
    output, so every tiling and thread count must report check 2. */
-static int fail_rows(char *const *slots, int64_t begin, int64_t end, char *scratch)
-{
+static int fail_rows(char *const *slots, int64_t begin, int64_t end, char *scratch) {
     (void)slots, (void)scratch;
     for (int64_t i = begin; i < end; i++)
-        if (i == 150 || i == 170)
-            return i == 150 ? 2 : 1;
+        if (i == 150 || i == 170) return i == 150 ? 2 : 1;
     return 0;
 }
 
-static void test_gemm_failures(void)
-{
+static void test_gemm_failures(void) {
     static const char *const messages[] = {"late", "early"};
     const int64_t ns[] = {10, 512};
     int64_t elems = 200 * 512;
@@ -436,10 +436,12 @@ static void test_gemm_failures(void)
     float *a = random_floats(elems, &seed), *b = random_floats(elems, &seed);
     for (int i = 0; i < 2; i++)
         for (int threads = 1; threads <= 4; threads++) {
-            rt_step step = {.name = "mm_check", .kind = RT_STEP_GEMM, .fn = fail_rows, .n_checks = 2,
+            rt_step step = {.name = "mm_check",
+                            .kind = RT_STEP_GEMM,
+                            .fn = fail_rows,
+                            .n_checks = 2,
                             .checks = messages,
-                            .gemm = {.a = {1, 0}, .b = {2, 0}, .m = 200, .n = ns[i], .k = 64, .lda = 64,
-                                     .ldb = ns[i]}};
+                            .gemm = {.a = {1, 0}, .b = {2, 0}, .m = 200, .n = ns[i], .k = 64, .lda = 64, .ldb = ns[i]}};
             rt_program p = {.name = "g", .n_slots = 3, .n_steps = 1, .steps = &step};
             char err[256], *slots[3] = {NULL, (char *)a, (char *)b};
             rt_exec *e = rt_exec_create(&p, threads, err, sizeof err);
@@ -455,8 +457,7 @@ static void test_gemm_failures(void)
 /* ---- convolution -------------------------------------------------------------------------- */
 
 /* Epilogue over rows of ow: out = relu(result + bias[channel]); slot 5 {ow, oh, o}. */
-static int conv_bias_relu(char *const *slots, int64_t begin, int64_t end, char *scratch)
-{
+static int conv_bias_relu(char *const *slots, int64_t begin, int64_t end, char *scratch) {
     const int64_t *dims = (const int64_t *)slots[5];
     int64_t ow = dims[0], oh = dims[1], o = dims[2];
     const float *bias = (const float *)slots[4], *r = (const float *)scratch;
@@ -469,8 +470,7 @@ static int conv_bias_relu(char *const *slots, int64_t begin, int64_t end, char *
     return 0;
 }
 
-static void conv_reference(const rt_conv *cv, const float *x, const float *w, double *ref, double *mag)
-{
+static void conv_reference(const rt_conv *cv, const float *x, const float *w, double *ref, double *mag) {
     int64_t cg = cv->c / cv->groups, og = cv->o / cv->groups;
     for (int64_t n = 0; n < cv->n; n++)
         for (int64_t o = 0; o < cv->o; o++)
@@ -482,8 +482,7 @@ static void conv_reference(const rt_conv *cv, const float *x, const float *w, do
                             for (int64_t kx = 0; kx < cv->kw; kx++) {
                                 int64_t iy = oy * cv->stride_h - cv->pad_h + ky * cv->dilation_h;
                                 int64_t ix = ox * cv->stride_w - cv->pad_w + kx * cv->dilation_w;
-                                if (iy < 0 || iy >= cv->h || ix < 0 || ix >= cv->w_in)
-                                    continue;
+                                if (iy < 0 || iy >= cv->h || ix < 0 || ix >= cv->w_in) continue;
                                 int64_t c = o / og * cg + ci;
                                 double p = (double)x[((n * cv->c + c) * cv->h + iy) * cv->w_in + ix] *
                                            w[((o * cg + ci) * cv->kh + ky) * cv->kw + kx];
@@ -497,20 +496,32 @@ static void conv_reference(const rt_conv *cv, const float *x, const float *w, do
 }
 
 /* n c h w o kh kw stride(h, w) pad(h, w) dilation(h, w) groups; oh/ow from the usual formula. */
-static void test_conv_case(int64_t n, int64_t c, int64_t h, int64_t w_in, int64_t o, int64_t kh, int64_t kw,
-                           int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t groups)
-{
-    rt_conv cv = {.x = {1, 0}, .w = {2, 0}, .out = {3, 0}, .n = n, .c = c, .h = h, .w_in = w_in, .o = o, .kh = kh,
-                  .kw = kw, .stride_h = sh, .stride_w = sw, .pad_h = ph, .pad_w = pw, .dilation_h = dh,
-                  .dilation_w = dw, .groups = groups};
+static void test_conv_case(int64_t n, int64_t c, int64_t h, int64_t w_in, int64_t o, int64_t kh, int64_t kw, int64_t sh,
+                           int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t groups) {
+    rt_conv cv = {.x = {1, 0},
+                  .w = {2, 0},
+                  .out = {3, 0},
+                  .n = n,
+                  .c = c,
+                  .h = h,
+                  .w_in = w_in,
+                  .o = o,
+                  .kh = kh,
+                  .kw = kw,
+                  .stride_h = sh,
+                  .stride_w = sw,
+                  .pad_h = ph,
+                  .pad_w = pw,
+                  .dilation_h = dh,
+                  .dilation_w = dw,
+                  .groups = groups};
     cv.oh = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
     cv.ow = (w_in + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
     char what[200];
     snprintf(what, sizeof what,
              "conv n=%lld c=%lld %lldx%lld o=%lld k=%lldx%lld s=%lld,%lld p=%lld,%lld d=%lld,%lld g=%lld", (long long)n,
-             (long long)c, (long long)h, (long long)w_in, (long long)o, (long long)kh, (long long)kw,
-             (long long)sh, (long long)sw, (long long)ph, (long long)pw, (long long)dh, (long long)dw,
-             (long long)groups);
+             (long long)c, (long long)h, (long long)w_in, (long long)o, (long long)kh, (long long)kw, (long long)sh,
+             (long long)sw, (long long)ph, (long long)pw, (long long)dh, (long long)dw, (long long)groups);
     int64_t nx = n * c * h * w_in, nw = o * (c / groups) * kh * kw, nout = n * o * cv.oh * cv.ow;
     uint64_t seed = (uint64_t)(nx * 31 + nw);
     float *x = random_floats(nx, &seed), *w = random_floats(nw, &seed), *bias = random_floats(o, &seed);
@@ -522,8 +533,7 @@ static void test_conv_case(int64_t n, int64_t c, int64_t h, int64_t w_in, int64_
     for (int epilogue = 0; epilogue < 2; epilogue++) {
         rt_step step = {.name = "conv", .kind = RT_STEP_CONV, .fn = epilogue ? conv_bias_relu : NULL, .conv = cv};
         rt_program p = {.name = "conv", .n_slots = 6, .n_steps = 1, .steps = &step};
-        if (!run_all_thread_counts(&p, slots, 3, nout, first, what))
-            continue;
+        if (!run_all_thread_counts(&p, slots, 3, nout, first, what)) continue;
         int64_t bad = 0, plane = cv.oh * cv.ow;
         for (int64_t i = 0; i < nout; i++) {
             float b = bias[i / plane % o];
@@ -535,49 +545,52 @@ static void test_conv_case(int64_t n, int64_t c, int64_t h, int64_t w_in, int64_
     free(x), free(w), free(bias), free(out), free(first), free(ref), free(mag);
 }
 
-static void test_conv(void)
-{
-    test_conv_case(1, 3, 9, 9, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1);          /* stride 2, padding */
-    test_conv_case(3, 4, 10, 10, 6, 3, 3, 1, 1, 2, 2, 2, 2, 1);        /* dilation 2, batch 3 */
-    test_conv_case(3, 4, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2);          /* groups 2 */
-    test_conv_case(1, 8, 12, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8);        /* depthwise */
-    test_conv_case(2, 8, 12, 12, 16, 3, 3, 2, 2, 1, 1, 1, 1, 8);       /* depthwise, 2 outputs a group */
-    test_conv_case(3, 16, 7, 7, 8, 1, 1, 1, 1, 0, 0, 1, 1, 1);         /* 1×1: the input is the matrix */
-    test_conv_case(1, 16, 7, 7, 8, 1, 1, 2, 2, 0, 0, 1, 1, 2);         /* 1×1, stride 2, groups 2 */
-    test_conv_case(1, 5, 11, 8, 3, 3, 2, 2, 1, 1, 0, 1, 2, 1);         /* asymmetric everything */
-    test_conv_case(3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1);       /* LeNet-like: private columns */
-    test_conv_case(1, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1);      /* shared columns, pixel tiles */
-    test_conv_case(2, 32, 24, 24, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);      /* shared columns, batch 2 */
-    test_conv_case(1, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2);      /* shared columns, groups, pixel tiles */
-    test_conv_case(2, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1);      /* channel tiles */
-    test_conv_case(2, 512, 8, 8, 256, 1, 1, 1, 1, 0, 0, 1, 1, 1);      /* channel tiles, 1×1 */
-    test_conv_case(1, 2, 5, 5, 2, 7, 7, 1, 1, 1, 1, 1, 1, 1);          /* kernel larger than the input */
+static void test_conv(void) {
+    test_conv_case(1, 3, 9, 9, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1);     /* stride 2, padding */
+    test_conv_case(3, 4, 10, 10, 6, 3, 3, 1, 1, 2, 2, 2, 2, 1);   /* dilation 2, batch 3 */
+    test_conv_case(3, 4, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2);     /* groups 2 */
+    test_conv_case(1, 8, 12, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8);   /* depthwise */
+    test_conv_case(2, 8, 12, 12, 16, 3, 3, 2, 2, 1, 1, 1, 1, 8);  /* depthwise, 2 outputs a group */
+    test_conv_case(3, 16, 7, 7, 8, 1, 1, 1, 1, 0, 0, 1, 1, 1);    /* 1×1: the input is the matrix */
+    test_conv_case(1, 16, 7, 7, 8, 1, 1, 2, 2, 0, 0, 1, 1, 2);    /* 1×1, stride 2, groups 2 */
+    test_conv_case(1, 5, 11, 8, 3, 3, 2, 2, 1, 1, 0, 1, 2, 1);    /* asymmetric everything */
+    test_conv_case(3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1);  /* LeNet-like: private columns */
+    test_conv_case(1, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1); /* shared columns, pixel tiles */
+    test_conv_case(2, 32, 24, 24, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1); /* shared columns, batch 2 */
+    test_conv_case(1, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2); /* shared columns, groups, pixel tiles */
+    test_conv_case(2, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1); /* channel tiles */
+    test_conv_case(2, 512, 8, 8, 256, 1, 1, 1, 1, 0, 0, 1, 1, 1); /* channel tiles, 1×1 */
+    test_conv_case(1, 2, 5, 5, 2, 7, 7, 1, 1, 1, 1, 1, 1, 1);     /* kernel larger than the input */
 }
 
 /* ---- profiles ----------------------------------------------------------------------------- */
 
 /* A member's string or number, "" or -1 when it is missing (so a broken file fails checks). */
-static const char *json_string(const cJSON *o, const char *key)
-{
+static const char *json_string(const cJSON *o, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static double json_number(const cJSON *o, const char *key)
-{
+static double json_number(const cJSON *o, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
-static void test_trace(void)
-{
+static void test_trace(void) {
     float in[64] = {0}, out[64];
     int visits[64];
     rt_step steps[3] = {
-        {.name = "first", .kind = RT_STEP_LOOP, .fn = affine_kernel, .extent = 64, .grain = 8, .flops = 128,
+        {.name = "first",
+         .kind = RT_STEP_LOOP,
+         .fn = affine_kernel,
+         .extent = 64,
+         .grain = 8,
+         .flops = 128,
          .bytes = 512},
         {.name = "we\"ird\\name\n", .kind = RT_STEP_LOOP, .fn = affine_kernel, .extent = 1, .grain = 1},
-        {.name = "mm", .kind = RT_STEP_GEMM, .flops = 2 * 8 * 8 * 1,
+        {.name = "mm",
+         .kind = RT_STEP_GEMM,
+         .flops = 2 * 8 * 8 * 1,
          .gemm = {.a = {1, 0}, .b = {1, 0}, .c = {2, 0}, .m = 8, .n = 8, .k = 1, .lda = 1, .ldb = 8}},
     };
     rt_program p = {.name = "trace", .n_slots = 4, .n_steps = 3, .steps = steps};
@@ -587,8 +600,7 @@ static void test_trace(void)
     CHECK(rt_exec_step_seconds(e, 0) == 0);
     rt_exec_set_profiling(e, true);
     CHECK(rt_exec_run(e, slots) == 0);
-    for (int i = 0; i < 3; i++)
-        CHECK(rt_exec_step_seconds(e, i) >= 0);
+    for (int i = 0; i < 3; i++) CHECK(rt_exec_step_seconds(e, i) >= 0);
     CHECK(rt_exec_step_seconds(e, 3) == 0 && rt_exec_step_seconds(e, -1) == 0);
     const char *path = "test_program_trace.json";
     CHECK(rt_exec_write_trace(e, path));
@@ -599,8 +611,7 @@ static void test_trace(void)
     char text[8192] = "";
     size_t len = f ? fread(text, 1, sizeof text - 1, f) : 0;
     text[len] = '\0';
-    if (f)
-        fclose(f);
+    if (f) fclose(f);
     remove(path);
     cJSON *root = cJSON_Parse(text);
     CHECK(root != NULL, "trace does not parse: %s", text);
@@ -619,8 +630,7 @@ static void test_trace(void)
     cJSON_Delete(root);
 }
 
-int main(void)
-{
+int main(void) {
     test_loops();
     test_failed_checks();
     test_arena();
