@@ -854,7 +854,7 @@ static void test_dump_dir(void) {
     o.dump_dir = "cpu_emit_no_such_dir/x";
     CHECK(cg_cpu_jit_create(p, &o, &d) == NULL && d.errors == 1);
     char *msg = read_all(f);
-    CHECK(strstr(msg, "cpu_emit_no_such_dir/x/flatgraph.ll") != NULL, "message: %s", msg);
+    CHECK(strstr(msg, "cpu_emit_no_such_dir/x") != NULL, "message: %s", msg);
     free(msg);
     fclose(f);
     ir_diag_free(&d);
