@@ -134,27 +134,17 @@ static LLVMValueRef float_floor_mod(cg_emit *e, LLVMValueRef a, LLVMValueRef b) 
     return LLVMBuildSelect(bl, LLVMBuildFCmp(bl, LLVMRealOEQ, m, zero, ""), signed_zero, m, "");
 }
 
-/* The polynomial functions of math.c take f32 scalars: on W lanes each lane is one call (the
- * inlined bodies are isomorphic, which the SLP vectorizer packs again). */
+/* The polynomial functions of math.c: on W lanes (the hand-vectorized flat loop) one call of
+ * the function's <W x float> version, whose body is the same arithmetic on vectors. */
 static LLVMValueRef math_call(cg_emit *e, cg_fn f, LLVMValueRef a, LLVMValueRef b) {
     unsigned n = cg_emit_lanes_of(a);
     if (b && cg_emit_lanes_of(b) > n) n = cg_emit_lanes_of(b);
-    if (!n) {
-        LLVMValueRef v = cg_cpu_emit_math(e->m, e->b, f, a, b);
-        return v ? v : report(e, "no math function for", f, IR_F32);
+    if (n) {
+        a = cg_emit_splat(e, a, n);
+        if (b) b = cg_emit_splat(e, b, n);
     }
-    a = cg_emit_splat(e, a, n);
-    if (b) b = cg_emit_splat(e, b, n);
-    LLVMValueRef out = LLVMGetPoison(LLVMVectorType(e->t_f32, n));
-    for (unsigned i = 0; i < n; i++) {
-        LLVMValueRef lane = LLVMConstInt(e->t_i32, i, 0);
-        LLVMValueRef ai = LLVMBuildExtractElement(e->b, a, lane, "");
-        LLVMValueRef bi = b ? LLVMBuildExtractElement(e->b, b, lane, "") : NULL;
-        LLVMValueRef r = cg_cpu_emit_math(e->m, e->b, f, ai, bi);
-        if (!r) return report(e, "no math function for", f, IR_F32);
-        out = LLVMBuildInsertElement(e->b, out, r, lane, "");
-    }
-    return out;
+    LLVMValueRef v = cg_cpu_emit_math(e->m, e->b, f, a, b);
+    return v ? v : report(e, "no math function for", f, IR_F32);
 }
 
 static bool is_math(cg_fn f) {
