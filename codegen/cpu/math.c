@@ -5,6 +5,7 @@
 #include "codegen/cpu/cpu.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Polynomial coefficients, lowest degree first: weighted minimax (Remez) fits of the relative
@@ -15,49 +16,58 @@
 /* e^r = 1 + r + r²·P(r), |r| ≤ ln2/2: relative error 2^-28.2 */
 static const double exp_p[] = {0x1.fffffcp-2, 0x1.55548cp-3, 0x1.555858p-5, 0x1.123de0p-7, 0x1.6ac74ep-10};
 /* log1p(f) = f - f²/2 + f³·P(f), f in [√½ - 1, √2 - 1]: relative error 2^-27.3 */
-static const double log_p[] = {0x1.555554p-2,  -0x1.000228p-2, 0x1.99a036p-3,  -0x1.547226p-3,
-                               0x1.22d5e2p-3,  -0x1.0d81e4p-3, 0x1.057818p-3,  -0x1.3910b2p-4};
+static const double log_p[] = {0x1.555554p-2, -0x1.000228p-2, 0x1.99a036p-3, -0x1.547226p-3,
+                               0x1.22d5e2p-3, -0x1.0d81e4p-3, 0x1.057818p-3, -0x1.3910b2p-4};
 /* tanh(x) = x + x³·P(x²), |x| < 0.625: relative error 2^-27.7 */
 static const double tanh_p[] = {-0x1.555532p-2, 0x1.1106f6p-3, -0x1.b835a4p-5, 0x1.51f8cep-6, -0x1.750ce4p-8};
 /* erf(x) = x + x·Q(x²), |x| < 1: relative error 2^-29.4. Q(0) = 2/√π - 1, so the leading
  * coefficient 2/√π is carried exactly by the "x +" term. */
-static const double erf_q[] = {0x1.06eba8p-3, -0x1.81273ep-2, 0x1.ce2ce6p-4, -0x1.b7f71ap-6,
+static const double erf_q[] = {0x1.06eba8p-3, -0x1.81273ep-2,  0x1.ce2ce6p-4, -0x1.b7f71ap-6,
                                0x1.53f224p-8, -0x1.a3515ep-11, 0x1.4771fep-14};
-/* erfc(x/√2)·e^{x²/2} = t·R(t) with t = 1/(1 + 0.3125x), x in [0.7, 14.6]: relative error 2^-31 */
-static const double erfc_r[] = {0x1.fea7cep-3, 0x1.fe6146p-3, 0x1.d01698p-3,  0x1.51567ep-3, 0x1.4e12b4p-3,
-                                -0x1.e1324cp-4, 0x1.380d4cp-2, -0x1.bf8fdep-2, 0x1.fd7fa0p-3, -0x1.a9aff4p-5};
-/* sin(r) = r + r³·S(r²), cos(r) = 1 - r²/2 + r⁴·C(r²), |r| ≤ 0.8: 2^-37 and 2^-42 (f64) */
-static const double sin_p[] = {-0x1.5555554b064f2p-3, 0x1.11110766922abp-7, -0x1.a00eb119a4f22p-13, 0x1.6ca184b1ea19ep-19};
-static const double cos_p[] = {0x1.5555554dccc2cp-5, -0x1.6c16b710a689fp-10, 0x1.a01029b38fef6p-16, -0x1.23fa06778be7ap-22};
+/* G(x) = erfc(x/√2)·e^{x²/2} for x in [0.7, 14.6] in two pieces, so that the polynomial's
+ * variable is exact or its rounding moves the result little: G = A(x - 1.625) below 2.5
+ * (relative error 2^-26.2, A's constant term in two parts), x·G = B(1/x) above (2^-29). */
+static const double erfc_a[] = {0x1.8f6846p-2,  -0x1.4ffe68p-3, 0x1.f9a60ep-5,   -0x1.5c31e4p-6, 0x1.bd8dbcp-8,
+                                -0x1.0ba1bcp-9, 0x1.2e1f08p-11, -0x1.45c9acp-13, 0x1.80f86ap-15, -0x1.8ba4ecp-17};
+#define ERFC_A0_LO 0x1.d74caap-27
+static const double erfc_b[] = {0x1.9884ccp-1,  -0x1.b235f6p-13, -0x1.95f908p-1, -0x1.05f17ap-4, 0x1.6d44a0p+1,
+                                -0x1.89da6ap+0, -0x1.bac93cp+3,  0x1.30120cp+5,  -0x1.56d696p+5, 0x1.3124ccp+4};
+/* sin(r) = r + r³·S(r²), cos(r) = 1 - r²/2 + r⁴·C(r²), |r| ≤ 1.2 (past π/4, for the rounding
+ * of x·2/π when |x| nears 2^51): relative error 2^-39.5 and 2^-42.7 (f64) */
+static const double sin_p[] = {-0x1.5555555479ebcp-3, 0x1.1111108c2ff99p-7, -0x1.a019988add6c7p-13,
+                               0x1.71b9bd19692aap-19, -0x1.a2d24c8561463p-26};
+static const double cos_p[] = {0x1.55555553da118p-5, -0x1.6c16c06947f85p-10, 0x1.a0197b45c5bacp-16,
+                               -0x1.27c359628da74p-22, 0x1.16ba7f6c4536fp-29};
 /* 2^f, |f| ≤ 1/2: relative error 2^-43.5 (f64) */
-static const double exp2_p[] = {0x1p+0, 0x1.62e42fefa08fbp-1, 0x1.ebfbdff823d66p-3, 0x1.c6b08d7a8f328p-5,
-                                0x1.3b2ab71809202p-7, 0x1.5d87ebee7e3f6p-10, 0x1.4308acab8934cp-13,
-                                0x1.fffd59767f6d9p-17, 0x1.63d10ad6201aep-20, 0x1.89dd5bb9f625ep-24};
+static const double exp2_p[] = {
+    0x1.0000000000000p+0,  0x1.62e42fefa08fbp-1,  0x1.ebfbdff823d66p-3,  0x1.c6b08d7a8f328p-5,  0x1.3b2ab71809202p-7,
+    0x1.5d87ebee7e3f6p-10, 0x1.4308acab8934cp-13, 0x1.fffd59767f6d9p-17, 0x1.63d10ad6201aep-20, 0x1.89dd5bb9f625ep-24};
 /* log(m) = s·(2 + s²·A(s²)) with s = (m-1)/(m+1), m in [√½, √2): relative error 2^-44.7 (f64) */
 static const double log_atanh_p[] = {0x1.55555556133f1p-1, 0x1.999996c935da7p-2, 0x1.2494042c4f8eap-2,
                                      0x1.c62f96693cdc8p-3, 0x1.90d5e9e145fc6p-3};
 
 #define N_COEF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-#define LOG2E 0x1.715476p+0                 /* f32(log2 e) */
-#define LN2_HI 0x1.63p-1                    /* 0.693359375: 9 bits, so n·LN2_HI is exact */
-#define LN2_LO (-0x1.bd0106p-13)            /* f32(ln 2 - LN2_HI) */
-#define MAGIC_F32 0x1.8p23                  /* t + MAGIC - MAGIC rounds |t| < 2^22 to an integer, */
-#define MAGIC_F32_BITS 0x4b400000           /* which is then the low bits of t + MAGIC */
-#define MAGIC_F64 0x1.8p52                  /* the same for f64, |t| < 2^51 */
+#define LOG2E 0x1.715476p+0       /* f32(log2 e) */
+#define LN2_HI 0x1.63p-1          /* 0.693359375: 9 bits, so n·LN2_HI is exact */
+#define LN2_LO (-0x1.bd0106p-13)  /* f32(ln 2 - LN2_HI) */
+#define MAGIC_F32 0x1.8p23        /* t + MAGIC - MAGIC rounds |t| < 2^22 to an integer, */
+#define MAGIC_F32_BITS 0x4b400000 /* which is then the low bits of t + MAGIC */
+#define MAGIC_F64 0x1.8p52        /* the same for f64, |t| < 2^51 */
 #define MAGIC_F64_BITS 0x4338000000000000LL
 #define SQRT1_2 0x1.6a09e667f3bcdp-1
-#define PIO2_1 0x1.921fb4p+0                /* π/2 = PIO2_1 + PIO2_2 + PIO2_3 (to 2^-100); the */
-#define PIO2_2 0x1.4442d0p-24               /* first two have 23 bits, so j·PIO2_k is exact in f64 */
-#define PIO2_3 0x1.8469898cc5170p-48        /* for j < 2^30 */
+#define PIO2_1 0x1.921fb4p+0         /* π/2 = PIO2_1 + PIO2_2 + PIO2_3 (to 2^-100); the */
+#define PIO2_2 0x1.4442d0p-24        /* first two have 23 bits, so j·PIO2_k is exact in f64 */
+#define PIO2_3 0x1.8469898cc5170p-48 /* for j < 2^30 */
 #define TWO_OVER_PI 0x1.45f306dc9c883p-1
 
-/* The builder state of one math function's body. */
+/* The builder state of one math function's body. Its types are scalars, or vectors of as many
+ * lanes as the argument has. */
 typedef struct mb {
     LLVMModuleRef m;
     LLVMContextRef ctx;
     LLVMBuilderRef b;
-    LLVMTypeRef f32, f64, i32, i64;
+    LLVMTypeRef f32, f64, i32, i64, i1;
 } mb;
 
 /* ---- primitives: typed like their first operand ---------------------------------------------- */
@@ -65,15 +75,26 @@ typedef struct mb {
 static LLVMValueRef kf(const mb *c, double v) { return LLVMConstReal(c->f32, v); }
 static LLVMValueRef kd(const mb *c, double v) { return LLVMConstReal(c->f64, v); }
 static LLVMValueRef k_as(LLVMValueRef like, double v) { return LLVMConstReal(LLVMTypeOf(like), v); }
-static LLVMValueRef ki(LLVMTypeRef t, long long v) { return LLVMConstInt(t, (unsigned long long)v, 1); }
+/* An integer constant of type t, splatted when t is a vector type. */
+static LLVMValueRef ki(LLVMTypeRef t, long long v) {
+    if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return LLVMConstInt(t, (unsigned long long)v, 1);
+    unsigned n = LLVMGetVectorSize(t);
+    LLVMValueRef lanes[64], k = LLVMConstInt(LLVMGetElementType(t), (unsigned long long)v, 1);
+    for (unsigned i = 0; i < n; i++) lanes[i] = k;
+    return LLVMConstVector(lanes, n);
+}
 
 static LLVMValueRef add(const mb *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(c->b, a, b, ""); }
 static LLVMValueRef sub(const mb *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(c->b, a, b, ""); }
 static LLVMValueRef mul(const mb *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(c->b, a, b, ""); }
 static LLVMValueRef fdiv(const mb *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFDiv(c->b, a, b, ""); }
 static LLVMValueRef fneg(const mb *c, LLVMValueRef a) { return LLVMBuildFNeg(c->b, a, ""); }
-static LLVMValueRef sel(const mb *c, LLVMValueRef k, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildSelect(c->b, k, a, b, ""); }
-static LLVMValueRef fcmp(const mb *c, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFCmp(c->b, p, a, b, ""); }
+static LLVMValueRef sel(const mb *c, LLVMValueRef k, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(c->b, k, a, b, "");
+}
+static LLVMValueRef fcmp(const mb *c, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildFCmp(c->b, p, a, b, "");
+}
 static LLVMValueRef lt(const mb *c, LLVMValueRef a, double v) { return fcmp(c, LLVMRealOLT, a, k_as(a, v)); }
 static LLVMValueRef eq(const mb *c, LLVMValueRef a, double v) { return fcmp(c, LLVMRealOEQ, a, k_as(a, v)); }
 static LLVMValueRef is_nan(const mb *c, LLVMValueRef a) { return fcmp(c, LLVMRealUNO, a, a); }
@@ -99,7 +120,9 @@ static LLVMValueRef copysign_(const mb *c, LLVMValueRef mag, LLVMValueRef sgn) {
 }
 
 /* min(a, hi) and max(a, lo) that keep a NaN (an ordered compare is false for it). */
-static LLVMValueRef min_k(const mb *c, LLVMValueRef a, double hi) { return sel(c, fcmp(c, LLVMRealOGT, a, k_as(a, hi)), k_as(a, hi), a); }
+static LLVMValueRef min_k(const mb *c, LLVMValueRef a, double hi) {
+    return sel(c, fcmp(c, LLVMRealOGT, a, k_as(a, hi)), k_as(a, hi), a);
+}
 static LLVMValueRef max_k(const mb *c, LLVMValueRef a, double lo) { return sel(c, lt(c, a, lo), k_as(a, lo), a); }
 
 static LLVMValueRef horner(const mb *c, LLVMValueRef x, const double *p, int n) {
@@ -134,7 +157,7 @@ static LLVMValueRef scale(const mb *c, LLVMValueRef p, LLVMValueRef n) {
 /* ---- exp and the functions built on it ------------------------------------------------------- */
 
 typedef struct parts {
-    LLVMValueRef p, n;   /* value = p·2^n; n an i32 in [-217, 130] (use scale()) */
+    LLVMValueRef p, n; /* value = p·2^n; n an i32 in [-217, 130] (use scale()) */
 } parts;
 
 /* e^(hi + lo), |lo| ≤ ulp(hi) (lo NULL for none), as p·2^n with p in [0.7, 1.42]. Cody–Waite:
@@ -160,7 +183,8 @@ static LLVMValueRef emit_exp(const mb *c, LLVMValueRef x, LLVMValueRef y) {
 /* mult·sigmoid(v) (mult NULL for 1), from e^-|v| = p·2^n given as hi + lo: mult/(1 + e) for
  * v ≥ 0, and (mult·p/(1 + e))·2^n for v < 0, so e never overflows and a result deep in the
  * negative tail is rounded once, into the denormals, rather than formed from a denormal. */
-static LLVMValueRef times_sigmoid(const mb *c, LLVMValueRef mult, LLVMValueRef negative, LLVMValueRef hi, LLVMValueRef lo) {
+static LLVMValueRef times_sigmoid(const mb *c, LLVMValueRef mult, LLVMValueRef negative, LLVMValueRef hi,
+                                  LLVMValueRef lo) {
     parts e = exp_core(c, hi, lo);
     LLVMValueRef d = add(c, scale(c, e.p, e.n), kf(c, 1.0));
     LLVMValueRef pos = fdiv(c, mult ? mult : kf(c, 1.0), d);
@@ -189,8 +213,9 @@ static LLVMValueRef emit_silu(const mb *c, LLVMValueRef x, LLVMValueRef y) {
 static LLVMValueRef emit_gelu_tanh(const mb *c, LLVMValueRef x, LLVMValueRef y) {
     (void)y;
     LLVMValueRef xd = LLVMBuildFPExt(c->b, x, c->f64, "");
-    LLVMValueRef v = mul(c, xd, fma_(c, mul(c, xd, xd), kd(c, 0.044715 * 0x1.9884533d43651p+0), kd(c, 0x1.9884533d43651p+0)));
-    v = max_k(c, min_k(c, v, 200.0), -200.0);   /* finite, so hi + lo stays a number */
+    LLVMValueRef v =
+        mul(c, xd, fma_(c, mul(c, xd, xd), kd(c, 0.044715 * 0x1.9884533d43651p+0), kd(c, 0x1.9884533d43651p+0)));
+    v = max_k(c, min_k(c, v, 200.0), -200.0); /* finite, so hi + lo stays a number */
     LLVMValueRef vh = LLVMBuildFPTrunc(c->b, v, c->f32, "");
     LLVMValueRef vl = LLVMBuildFPTrunc(c->b, sub(c, v, LLVMBuildFPExt(c->b, vh, c->f64, "")), c->f32, "");
     LLVMValueRef negative = lt(c, vh, 0.0);
@@ -209,7 +234,7 @@ static LLVMValueRef emit_tanh(const mb *c, LLVMValueRef x, LLVMValueRef y) {
     LLVMValueRef d = add(c, scale(c, e.p, e.n), kf(c, 1.0));
     LLVMValueRef big = sub(c, kf(c, 1.0), fdiv(c, kf(c, 2.0), d));
     LLVMValueRef r = sel(c, lt(c, ax, 0.625), small, copysign_(c, big, x));
-    return sel(c, eq(c, x, 0.0), x, r);   /* x + x³·P is +0 for -0 */
+    return sel(c, eq(c, x, 0.0), x, r); /* x + x³·P is +0 for -0 */
 }
 
 /* ---- log ------------------------------------------------------------------------------------ */
@@ -224,7 +249,8 @@ static LLVMValueRef emit_log(const mb *c, LLVMValueRef x, LLVMValueRef y) {
     LLVMValueRef ix = LLVMBuildSub(c->b, bits(c, xs, c->i32), ki(c->i32, 0x3f3504f3), "");
     LLVMValueRef k = LLVMBuildAShr(c->b, ix, ki(c->i32, 23), "");
     k = LLVMBuildAdd(c->b, k, sel(c, tiny, ki(c->i32, -23), ki(c->i32, 0)), "");
-    LLVMValueRef mbits = LLVMBuildAdd(c->b, LLVMBuildAnd(c->b, ix, ki(c->i32, 0x7fffff), ""), ki(c->i32, 0x3f3504f3), "");
+    LLVMValueRef mbits =
+        LLVMBuildAdd(c->b, LLVMBuildAnd(c->b, ix, ki(c->i32, 0x7fffff), ""), ki(c->i32, 0x3f3504f3), "");
     LLVMValueRef f = sub(c, bits(c, mbits, c->f32), kf(c, 1.0));
     LLVMValueRef e = LLVMBuildSIToFP(c->b, k, c->f32, "");
     LLVMValueRef f2 = mul(c, f, f);
@@ -245,11 +271,18 @@ static LLVMValueRef erf_small(const mb *c, LLVMValueRef z) {
     return fma_(c, z, horner(c, mul(c, z, z), erf_q, N_COEF(erf_q)), z);
 }
 
-/* e^(hi + lo)·R(t) as p·2^n: erfc(x/√2) = e^{-x²/2}·t·R(t) with t = 1/(1 + 0.3125x) */
-static parts erfc_parts(const mb *c, LLVMValueRef t, LLVMValueRef hi, LLVMValueRef lo) {
-    parts e = exp_core(c, hi, lo);
-    e.p = mul(c, e.p, horner(c, t, erfc_r, N_COEF(erfc_r)));
-    return e;
+/* G(x) and x·G(x) (see erfc_a) for x in [0.7, 14.6]: one Horner evaluation whose variable and
+ * coefficients are chosen per lane. */
+static void erfcx_half(const mb *c, LLVMValueRef x, LLVMValueRef *g, LLVMValueRef *xg) {
+    LLVMValueRef far = fcmp(c, LLVMRealOGE, x, kf(c, 2.5)), t = fdiv(c, kf(c, 1.0), x);
+    LLVMValueRef v = sel(c, far, t, sub(c, x, kf(c, 1.625)));
+    int n = N_COEF(erfc_a);
+    LLVMValueRef acc = sel(c, far, kf(c, erfc_b[n - 1]), kf(c, erfc_a[n - 1]));
+    for (int i = n - 2; i >= 1; i--) acc = fma_(c, acc, v, sel(c, far, kf(c, erfc_b[i]), kf(c, erfc_a[i])));
+    acc = fma_(c, acc, v, sel(c, far, kf(c, erfc_b[0]), kf(c, ERFC_A0_LO)));
+    acc = add(c, acc, sel(c, far, kf(c, 0.0), kf(c, erfc_a[0])));
+    *g = sel(c, far, mul(c, acc, t), acc);
+    *xg = sel(c, far, acc, mul(c, x, acc));
 }
 
 /* x² = *h + *l exactly (Dekker): x = xh + xl with halves of 12 bits, so each partial product is
@@ -262,33 +295,33 @@ static void exact_square(const mb *c, LLVMValueRef x, LLVMValueRef *h, LLVMValue
     *l = add(c, t, mul(c, xl, xl));
 }
 
-/* erf: the odd polynomial below 1, else 1 - erfc with |x| clamped at 4 (erf is 1 in f32 from
- * 3.92). erfc ≤ 0.16 there, so its rounding errors (and that of 0.3125·√2 in f32) shrink in
- * the result. */
+/* erf: the odd polynomial below 1, else 1 - erfc(|x|) = 1 - e^{-x²}·G(√2|x|) with |x| clamped at
+ * 4 (erf is 1 in f32 from 3.92). erfc ≤ 0.16 there, so its rounding errors shrink in the
+ * result. */
 static LLVMValueRef emit_erf(const mb *c, LLVMValueRef x, LLVMValueRef y) {
     (void)y;
-    LLVMValueRef ax = fabs_(c, x), z = min_k(c, ax, 4.0);
-    LLVMValueRef t = fdiv(c, kf(c, 1.0), fma_(c, z, kf(c, 0.3125 * 0x1.6a09e667f3bcdp+0), kf(c, 1.0)));
-    parts e = erfc_parts(c, t, fneg(c, mul(c, z, z)), NULL);
-    LLVMValueRef big = sub(c, kf(c, 1.0), scale(c, mul(c, e.p, t), e.n));
+    LLVMValueRef ax = fabs_(c, x), z = min_k(c, ax, 4.0), g, xg;
+    erfcx_half(c, mul(c, z, kf(c, 0x1.6a09e667f3bcdp+0)), &g, &xg);
+    parts e = exp_core(c, fneg(c, mul(c, z, z)), NULL);
+    LLVMValueRef big = sub(c, kf(c, 1.0), scale(c, mul(c, e.p, g), e.n));
     return sel(c, lt(c, ax, 1.0), erf_small(c, x), copysign_(c, big, x));
 }
 
 /* gelu(x) = x·Φ(x) = 0.5x(1 + erf(z)), z = x/√2. Near 0 from the polynomial erf. For x < 0 the
- * sum 1 + erf(z) cancels, so beyond |z| = 0.5 it is 0.5x·erfc(|z|) = -0.5|x|/(1 + 0.3125|x|)
- * ·R(t)·e^{-x²/2}, with e^{-x²/2} from the exact x² (x²/2 reaches 105, where its rounding error
- * would be 50 ulp); for x > 0 beyond |z| = 1 it is x·(1 - erfc(z)/2). |x| is clamped at 14.5
- * for erfc: past it gelu is -0 or x in f32. gelu(-inf) = -inf·0 = NaN, as in NumPy. */
+ * sum 1 + erf(z) cancels, so beyond |z| = 0.5 it is 0.5x·erfc(|z|) = -0.5·|x|G(|x|)·e^{-x²/2},
+ * with e^{-x²/2} from the exact x² (x²/2 reaches 105, where its rounding error would be 50
+ * ulp); for x > 0 beyond |z| = 1 it is x·(1 - erfc(z)/2). |x| is clamped at 14.5 for erfc:
+ * past it gelu is -0 or x in f32. gelu(-inf) = -inf·0 = NaN, as in NumPy. */
 static LLVMValueRef emit_gelu(const mb *c, LLVMValueRef x, LLVMValueRef y) {
     (void)y;
     LLVMValueRef z = mul(c, x, kf(c, SQRT1_2)), negative = lt(c, x, 0.0);
     LLVMValueRef near0 = mul(c, mul(c, x, kf(c, 0.5)), add(c, kf(c, 1.0), erf_small(c, z)));
-    LLVMValueRef xc = min_k(c, fabs_(c, x), 14.5), h, l;
-    LLVMValueRef d = fma_(c, xc, kf(c, 0.3125), kf(c, 1.0)), t = fdiv(c, kf(c, 1.0), d);
+    LLVMValueRef xc = min_k(c, fabs_(c, x), 14.5), h, l, g, xg;
+    erfcx_half(c, xc, &g, &xg);
     exact_square(c, xc, &h, &l);
-    parts e = erfc_parts(c, t, mul(c, h, kf(c, -0.5)), mul(c, l, kf(c, -0.5)));
-    LLVMValueRef neg = scale(c, mul(c, e.p, fdiv(c, mul(c, xc, kf(c, -0.5)), d)), e.n);
-    LLVMValueRef pos = mul(c, x, fma_(c, scale(c, mul(c, e.p, t), e.n), kf(c, -0.5), kf(c, 1.0)));
+    parts e = exp_core(c, mul(c, h, kf(c, -0.5)), mul(c, l, kf(c, -0.5)));
+    LLVMValueRef neg = scale(c, mul(c, e.p, mul(c, xg, kf(c, -0.5))), e.n);
+    LLVMValueRef pos = mul(c, x, fma_(c, scale(c, mul(c, e.p, g), e.n), kf(c, -0.5), kf(c, 1.0)));
     LLVMValueRef use_near0 = fcmp(c, LLVMRealOLT, fabs_(c, z), sel(c, negative, kf(c, 0.5), kf(c, 1.0)));
     LLVMValueRef r = sel(c, use_near0, near0, sel(c, negative, neg, pos));
     return sel(c, eq(c, x, -INFINITY), kf(c, NAN), r);
@@ -296,10 +329,11 @@ static LLVMValueRef emit_gelu(const mb *c, LLVMValueRef x, LLVMValueRef y) {
 
 /* ---- sin and cos ---------------------------------------------------------------------------- */
 
-/* In f64: j = round(x·2/π), r = x - j·π/2 with π/2 in three parts (exact for |x| < 2^30·π/2,
- * 1.7e9, and an absolute error of about |x|·2^-54 beyond), then sin or cos of r by quadrant
- * j mod 4 (cos as the quadrant after). Past 2^51 the quadrant is meaningless; r is clamped so
- * that the result stays in [-1, 1], and only inf and NaN give NaN. */
+/* In f64: j = round(x·2/π), r = x - j·π/2 with π/2 in three parts, then sin or cos of r by
+ * quadrant j mod 4 (cos as the quadrant after). r is exact while each step's result fits in 53
+ * bits: for |x| < 2^51 where fmuladd is fused, for |x| < 2^30·π/2 (1.7e9) where it is not, as
+ * j·PIO2_1 and j·PIO2_2 are then exact. Past 2^51 j is not an integer of f64 and the result is
+ * meaningless; r is clamped so that it stays in [-1, 1], and only inf and NaN give NaN. */
 static LLVMValueRef emit_sincos(const mb *c, LLVMValueRef x, bool cosine) {
     LLVMValueRef xd = LLVMBuildFPExt(c->b, x, c->f64, "");
     LLVMValueRef j = add(c, mul(c, xd, kd(c, TWO_OVER_PI)), kd(c, MAGIC_F64));
@@ -309,7 +343,7 @@ static LLVMValueRef emit_sincos(const mb *c, LLVMValueRef x, bool cosine) {
     LLVMValueRef r = fma_(c, jf, kd(c, -PIO2_1), xd);
     r = fma_(c, jf, kd(c, -PIO2_2), r);
     r = fma_(c, jf, kd(c, -PIO2_3), r);
-    r = max_k(c, min_k(c, r, 0.8), -0.8);
+    r = max_k(c, min_k(c, r, 1.2), -1.2);
     LLVMValueRef s = mul(c, r, r);
     LLVMValueRef sn = fma_(c, mul(c, r, s), horner(c, s, sin_p, N_COEF(sin_p)), r);
     LLVMValueRef cs = fma_(c, mul(c, s, s), horner(c, s, cos_p, N_COEF(cos_p)), fma_(c, s, kd(c, -0.5), kd(c, 1.0)));
@@ -317,11 +351,17 @@ static LLVMValueRef emit_sincos(const mb *c, LLVMValueRef x, bool cosine) {
     LLVMValueRef flip = LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildAnd(c->b, q, ki(c->i32, 2), ""), ki(c->i32, 0), "");
     LLVMValueRef v = sel(c, odd, cs, sn);
     LLVMValueRef res = LLVMBuildFPTrunc(c->b, sel(c, flip, fneg(c, v), v), c->f32, "");
-    return cosine ? res : sel(c, eq(c, x, 0.0), x, res);   /* r + r³·S is +0 for -0 */
+    return cosine ? res : sel(c, eq(c, x, 0.0), x, res); /* r + r³·S is +0 for -0 */
 }
 
-static LLVMValueRef emit_sin(const mb *c, LLVMValueRef x, LLVMValueRef y) { (void)y; return emit_sincos(c, x, false); }
-static LLVMValueRef emit_cos(const mb *c, LLVMValueRef x, LLVMValueRef y) { (void)y; return emit_sincos(c, x, true); }
+static LLVMValueRef emit_sin(const mb *c, LLVMValueRef x, LLVMValueRef y) {
+    (void)y;
+    return emit_sincos(c, x, false);
+}
+static LLVMValueRef emit_cos(const mb *c, LLVMValueRef x, LLVMValueRef y) {
+    (void)y;
+    return emit_sincos(c, x, true);
+}
 
 /* ---- pow ------------------------------------------------------------------------------------ */
 
@@ -332,7 +372,8 @@ static LLVMValueRef log2_f64(const mb *c, LLVMValueRef ad) {
     LLVMValueRef ix = LLVMBuildAdd(c->b, bits(c, ad, c->i64), ki(c->i64, one - sqrth), "");
     LLVMValueRef k = LLVMBuildTrunc(c->b, LLVMBuildLShr(c->b, ix, ki(c->i64, 52), ""), c->i32, "");
     k = LLVMBuildSub(c->b, k, ki(c->i32, 1023), "");
-    LLVMValueRef mbits = LLVMBuildAdd(c->b, LLVMBuildAnd(c->b, ix, ki(c->i64, 0xfffffffffffffLL), ""), ki(c->i64, sqrth), "");
+    LLVMValueRef mbits =
+        LLVMBuildAdd(c->b, LLVMBuildAnd(c->b, ix, ki(c->i64, 0xfffffffffffffLL), ""), ki(c->i64, sqrth), "");
     LLVMValueRef f = sub(c, bits(c, mbits, c->f64), kd(c, 1.0));
     LLVMValueRef s = fdiv(c, f, add(c, f, kd(c, 2.0))), s2 = mul(c, s, s);
     LLVMValueRef lnm = mul(c, s, fma_(c, s2, horner(c, s2, log_atanh_p, N_COEF(log_atanh_p)), kd(c, 2.0)));
@@ -364,7 +405,7 @@ static LLVMValueRef emit_pow(const mb *c, LLVMValueRef x, LLVMValueRef y) {
     LLVMValueRef ay = fabs_(c, y), big_y = fcmp(c, LLVMRealOGE, ay, kf(c, 0x1p24));
     LLVMValueRef jy = add(c, yd, kd(c, MAGIC_F64));
     LLVMValueRef is_int = bor(c, big_y, fcmp(c, LLVMRealOEQ, sub(c, jy, kd(c, MAGIC_F64)), yd));
-    LLVMValueRef low = LLVMBuildTrunc(c->b, bits(c, jy, c->i64), LLVMInt1TypeInContext(c->ctx), "");
+    LLVMValueRef low = LLVMBuildTrunc(c->b, bits(c, jy, c->i64), c->i1, "");
     LLVMValueRef odd = band(c, band(c, is_int, low), LLVMBuildNot(c->b, big_y, ""));
     LLVMValueRef x_sign = LLVMBuildICmp(c->b, LLVMIntSLT, bits(c, x, c->i32), ki(c->i32, 0), "");
     r = sel(c, band(c, odd, x_sign), fneg(c, r), r);
@@ -383,20 +424,15 @@ typedef LLVMValueRef (*math_body)(const mb *c, LLVMValueRef x, LLVMValueRef y);
 
 static const struct math_def {
     cg_fn fn;
-    const char *name;
+    const char *name; /* tfc.math.NAME.f32 */
     math_body body;
 } math_defs[] = {
-    {CG_EXP, "tfc.math.exp.f32", emit_exp},
-    {CG_LOG, "tfc.math.log.f32", emit_log},
-    {CG_TANH, "tfc.math.tanh.f32", emit_tanh},
-    {CG_SIGMOID, "tfc.math.sigmoid.f32", emit_sigmoid},
-    {CG_GELU, "tfc.math.gelu.f32", emit_gelu},
-    {CG_GELU_TANH, "tfc.math.gelu_tanh.f32", emit_gelu_tanh},
-    {CG_SILU, "tfc.math.silu.f32", emit_silu},
-    {CG_SIN, "tfc.math.sin.f32", emit_sin},
-    {CG_COS, "tfc.math.cos.f32", emit_cos},
-    {CG_ERF, "tfc.math.erf.f32", emit_erf},
-    {CG_POW, "tfc.math.pow.f32", emit_pow},
+    {CG_EXP, "exp", emit_exp},    {CG_LOG, "log", emit_log},
+    {CG_TANH, "tanh", emit_tanh}, {CG_SIGMOID, "sigmoid", emit_sigmoid},
+    {CG_GELU, "gelu", emit_gelu}, {CG_GELU_TANH, "gelu_tanh", emit_gelu_tanh},
+    {CG_SILU, "silu", emit_silu}, {CG_SIN, "sin", emit_sin},
+    {CG_COS, "cos", emit_cos},    {CG_ERF, "erf", emit_erf},
+    {CG_POW, "pow", emit_pow},
 };
 
 static void add_fn_attr(LLVMContextRef ctx, LLVMValueRef fn, const char *name, uint64_t value) {
@@ -404,16 +440,29 @@ static void add_fn_attr(LLVMContextRef ctx, LLVMValueRef fn, const char *name, u
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(ctx, kind, value));
 }
 
-static LLVMValueRef define_math(LLVMModuleRef m, const struct math_def *def, LLVMTypeRef fty, int arity) {
+/* t with float elements replaced by elem: a scalar or a vector of as many lanes */
+static LLVMTypeRef like(LLVMTypeRef t, LLVMTypeRef elem) {
+    return LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMVectorType(elem, LLVMGetVectorSize(t)) : elem;
+}
+
+static LLVMValueRef define_math(LLVMModuleRef m, const char *name, const struct math_def *def, LLVMTypeRef fty,
+                                int arity) {
     LLVMContextRef ctx = LLVMGetModuleContext(m);
-    LLVMValueRef fn = LLVMAddFunction(m, def->name, fty);
+    LLVMValueRef fn = LLVMAddFunction(m, name, fty);
     LLVMSetLinkage(fn, LLVMInternalLinkage);
     add_fn_attr(ctx, fn, "alwaysinline", 0);
     add_fn_attr(ctx, fn, "nounwind", 0);
     add_fn_attr(ctx, fn, "willreturn", 0);
-    add_fn_attr(ctx, fn, "memory", 0);   /* memory(none) */
-    mb c = {m, ctx, LLVMCreateBuilderInContext(ctx), LLVMFloatTypeInContext(ctx), LLVMDoubleTypeInContext(ctx),
-            LLVMInt32TypeInContext(ctx), LLVMInt64TypeInContext(ctx)};
+    add_fn_attr(ctx, fn, "memory", 0); /* memory(none) */
+    LLVMTypeRef t = LLVMGetReturnType(fty);
+    mb c = {m,
+            ctx,
+            LLVMCreateBuilderInContext(ctx),
+            t,
+            like(t, LLVMDoubleTypeInContext(ctx)),
+            like(t, LLVMInt32TypeInContext(ctx)),
+            like(t, LLVMInt64TypeInContext(ctx)),
+            like(t, LLVMInt1TypeInContext(ctx))};
     LLVMPositionBuilderAtEnd(c.b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
     LLVMValueRef r = def->body(&c, LLVMGetParam(fn, 0), arity == 2 ? LLVMGetParam(fn, 1) : NULL);
     LLVMBuildRet(c.b, r);
@@ -421,15 +470,25 @@ static LLVMValueRef define_math(LLVMModuleRef m, const struct math_def *def, LLV
     return fn;
 }
 
+/* x (and y) are f32 or <N x float> (N ≤ 64) of one type; the function for vectors is named
+ * tfc.math.exp.v8f32 and so on. */
 LLVMValueRef cg_cpu_emit_math(LLVMModuleRef m, LLVMBuilderRef b, cg_fn f, LLVMValueRef x, LLVMValueRef y) {
+    LLVMTypeRef t = LLVMTypeOf(x);
+    bool vector = LLVMGetTypeKind(t) == LLVMVectorTypeKind;
+    LLVMTypeRef elem = vector ? LLVMGetElementType(t) : t;
+    if (LLVMGetTypeKind(elem) != LLVMFloatTypeKind || (vector && LLVMGetVectorSize(t) > 64)) return NULL;
     for (size_t i = 0; i < sizeof(math_defs) / sizeof(math_defs[0]); i++) {
         const struct math_def *def = &math_defs[i];
         if (def->fn != f) continue;
         int arity = f == CG_POW ? 2 : 1;
-        LLVMTypeRef f32 = LLVMFloatTypeInContext(LLVMGetModuleContext(m));
-        LLVMTypeRef fty = LLVMFunctionType(f32, (LLVMTypeRef[]){f32, f32}, (unsigned)arity, 0);
-        LLVMValueRef fn = LLVMGetNamedFunction(m, def->name);
-        if (!fn) fn = define_math(m, def, fty, arity);
+        char name[64];
+        if (vector)
+            snprintf(name, sizeof name, "tfc.math.%s.v%uf32", def->name, LLVMGetVectorSize(t));
+        else
+            snprintf(name, sizeof name, "tfc.math.%s.f32", def->name);
+        LLVMTypeRef fty = LLVMFunctionType(t, (LLVMTypeRef[]){t, t}, (unsigned)arity, 0);
+        LLVMValueRef fn = LLVMGetNamedFunction(m, name);
+        if (!fn) fn = define_math(m, name, def, fty, arity);
         return LLVMBuildCall2(b, fty, fn, (LLVMValueRef[]){x, y}, (unsigned)arity, "");
     }
     return NULL;

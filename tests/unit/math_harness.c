@@ -16,14 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-const cg_fn math_harness_fns[] = {CG_EXP, CG_LOG, CG_TANH, CG_SIGMOID, CG_SILU, CG_GELU,
-                                  CG_GELU_TANH, CG_ERF, CG_SIN, CG_COS, CG_POW};
+const cg_fn math_harness_fns[] = {CG_EXP,       CG_LOG, CG_TANH, CG_SIGMOID, CG_SILU, CG_GELU,
+                                  CG_GELU_TANH, CG_ERF, CG_SIN,  CG_COS,     CG_POW};
 const int math_harness_n_fns = (int)(sizeof(math_harness_fns) / sizeof(math_harness_fns[0]));
 
 enum { MAX_FNS = 16 };
 
 struct math_harness {
     char *cpu, *features;
+    int lanes;
     LLVMOrcLLJITRef jit;
     LLVMOrcExecutorAddress loops[MAX_FNS];
     int width[MAX_FNS];
@@ -53,8 +54,8 @@ static LLVMTargetMachineRef make_tm(const math_harness *h, char *err, size_t err
         snprintf(err, err_size, "target %s: %s", triple, msg);
         LLVMDisposeMessage(msg);
     } else {
-        tm = LLVMCreateTargetMachine(target, triple, h->cpu, h->features, LLVMCodeGenLevelAggressive,
-                                     LLVMRelocDefault, LLVMCodeModelJITDefault);
+        tm = LLVMCreateTargetMachine(target, triple, h->cpu, h->features, LLVMCodeGenLevelAggressive, LLVMRelocDefault,
+                                     LLVMCodeModelJITDefault);
         if (!tm) snprintf(err, err_size, "no target machine for %s", h->cpu);
     }
     LLVMDisposeMessage(triple);
@@ -62,21 +63,25 @@ static LLVMTargetMachineRef make_tm(const math_harness *h, char *err, size_t err
 }
 
 static const char *loop_name(cg_fn f) {
-    static const char *const names[] = {"exp", "log", "tanh", "sigmoid", "silu", "gelu", "gelu_tanh", "erf", "sin", "cos", "pow"};
+    static const char *const names[] = {"exp",       "log", "tanh", "sigmoid", "silu", "gelu",
+                                        "gelu_tanh", "erf", "sin",  "cos",     "pow"};
     return names[fn_index(f)];
 }
 
-/* void loop(x, [y,] out, n): for (i = 0; i < n; i++) out[i] = f(x[i] [, y[i]]) */
-static void build_loop(LLVMModuleRef m, cg_fn f) {
+/* void loop(x, [y,] out, n): for (i = 0; i < n; i += lanes) out[i..] = f(x[i..] [, y[i..]]),
+ * on f32 or <lanes x float> values. */
+static void build_loop(LLVMModuleRef m, cg_fn f, int lanes) {
     LLVMContextRef ctx = LLVMGetModuleContext(m);
     LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0), i64 = LLVMInt64TypeInContext(ctx);
-    LLVMTypeRef f32 = LLVMFloatTypeInContext(ctx);
+    LLVMTypeRef f32 = LLVMFloatTypeInContext(ctx), vt = lanes > 1 ? LLVMVectorType(f32, (unsigned)lanes) : f32;
     int n_in = f == CG_POW ? 2 : 1;
     LLVMTypeRef params[] = {ptr, ptr, ptr, i64};
     params[n_in + 1] = i64;
-    LLVMValueRef fn = LLVMAddFunction(m, loop_name(f), LLVMFunctionType(LLVMVoidTypeInContext(ctx), params, (unsigned)n_in + 2, 0));
+    LLVMValueRef fn =
+        LLVMAddFunction(m, loop_name(f), LLVMFunctionType(LLVMVoidTypeInContext(ctx), params, (unsigned)n_in + 2, 0));
     unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
-    for (int i = 0; i <= n_in; i++) LLVMAddAttributeAtIndex(fn, (unsigned)i + 1, LLVMCreateEnumAttribute(ctx, noalias, 0));
+    for (int i = 0; i <= n_in; i++)
+        LLVMAddAttributeAtIndex(fn, (unsigned)i + 1, LLVMCreateEnumAttribute(ctx, noalias, 0));
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(ctx, fn, "entry");
     LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(ctx, fn, "loop");
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(ctx, fn, "exit");
@@ -87,12 +92,14 @@ static void build_loop(LLVMModuleRef m, cg_fn f) {
     LLVMPositionBuilderAtEnd(b, body);
     LLVMValueRef i = LLVMBuildPhi(b, i64, "i");
     LLVMValueRef in[2] = {NULL, NULL};
-    for (int k = 0; k < n_in; k++)
-        in[k] = LLVMBuildLoad2(b, f32, LLVMBuildGEP2(b, f32, LLVMGetParam(fn, (unsigned)k), &i, 1, ""), "");
+    for (int k = 0; k < n_in; k++) {
+        in[k] = LLVMBuildLoad2(b, vt, LLVMBuildGEP2(b, f32, LLVMGetParam(fn, (unsigned)k), &i, 1, ""), "");
+        LLVMSetAlignment(in[k], 4); /* the arrays are only float-aligned */
+    }
     LLVMValueRef r = cg_cpu_emit_math(m, b, f, in[0], in[1]);
-    LLVMBuildStore(b, r, LLVMBuildGEP2(b, f32, LLVMGetParam(fn, (unsigned)n_in), &i, 1, ""));
-    LLVMValueRef next = LLVMBuildNUWAdd(b, i, LLVMConstInt(i64, 1, 0), "");
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, next, n, ""), exit, body);
+    LLVMSetAlignment(LLVMBuildStore(b, r, LLVMBuildGEP2(b, f32, LLVMGetParam(fn, (unsigned)n_in), &i, 1, "")), 4);
+    LLVMValueRef next = LLVMBuildNUWAdd(b, i, LLVMConstInt(i64, (unsigned long long)lanes, 0), "");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSGE, next, n, ""), exit, body);
     LLVMAddIncoming(i, (LLVMValueRef[]){zero, next}, (LLVMBasicBlockRef[]){entry, body}, 2);
     LLVMPositionBuilderAtEnd(b, exit);
     LLVMBuildRetVoid(b);
@@ -150,13 +157,15 @@ static bool jit(math_harness *h, LLVMOrcThreadSafeContextRef tsc, LLVMModuleRef 
         return false;
     }
     LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc);
-    if (take_error(LLVMOrcLLJITAddLLVMIRModule(h->jit, LLVMOrcLLJITGetMainJITDylib(h->jit), tsm), "add module", err, err_size)) {
+    if (take_error(LLVMOrcLLJITAddLLVMIRModule(h->jit, LLVMOrcLLJITGetMainJITDylib(h->jit), tsm), "add module", err,
+                   err_size)) {
         LLVMOrcDisposeThreadSafeModule(tsm);
         return false;
     }
     for (int i = 0; i < math_harness_n_fns; i++) {
         LLVMOrcExecutorAddress addr = 0;
-        if (take_error(LLVMOrcLLJITLookup(h->jit, &addr, loop_name(math_harness_fns[i])), "lookup", err, err_size)) return false;
+        if (take_error(LLVMOrcLLJITLookup(h->jit, &addr, loop_name(math_harness_fns[i])), "lookup", err, err_size))
+            return false;
         h->loops[i] = addr;
     }
     return true;
@@ -167,7 +176,7 @@ static char *dup(const char *s) {
     return d ? strcpy(d, s) : NULL;
 }
 
-math_harness *math_harness_create(const char *cpu, char *err, size_t err_size) {
+math_harness *math_harness_create(const char *cpu, int lanes, char *err, size_t err_size) {
     LLVMInitializeNativeTarget();
     LLVMInitializeNativeAsmPrinter();
     math_harness *h = calloc(1, sizeof *h);
@@ -178,15 +187,16 @@ math_harness *math_harness_create(const char *cpu, char *err, size_t err_size) {
     char *host_cpu = LLVMGetHostCPUName(), *host_features = LLVMGetHostCPUFeatures();
     h->cpu = dup(cpu ? cpu : host_cpu);
     h->features = dup(cpu ? "" : host_features);
+    h->lanes = lanes;
     LLVMDisposeMessage(host_cpu);
     LLVMDisposeMessage(host_features);
 
     LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
     LLVMModuleRef m = LLVMModuleCreateWithNameInContext("math_harness", LLVMOrcThreadSafeContextGetContext(tsc));
-    for (int i = 0; i < math_harness_n_fns; i++) build_loop(m, math_harness_fns[i]);
+    for (int i = 0; i < math_harness_n_fns; i++) build_loop(m, math_harness_fns[i], lanes);
     bool ok = optimize(h, m, err, err_size);
     if (ok) {
-        ok = jit(h, tsc, m, err, err_size);   /* the thread-safe module owns m from here */
+        ok = jit(h, tsc, m, err, err_size); /* the thread-safe module owns m from here */
     } else {
         LLVMDisposeModule(m);
     }
@@ -207,6 +217,7 @@ void math_harness_destroy(math_harness *h) {
 }
 
 const char *math_harness_cpu(const math_harness *h) { return h->cpu; }
+int math_harness_lanes(const math_harness *h) { return h->lanes; }
 
 /* With an explicit CPU name the features are the CPU's own, which the name implies; only
  * the host's are listed. */

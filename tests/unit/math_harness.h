@@ -19,13 +19,16 @@ extern const int math_harness_n_fns;
 
 typedef struct math_harness math_harness;
 
-/* cpu: an LLVM CPU name, or NULL for the host CPU and its features. NULL after writing why
- * into err. */
-math_harness *math_harness_create(const char *cpu, char *err, size_t err_size);
-void math_harness_destroy(math_harness *h);   /* NULL is ignored */
+/* cpu: an LLVM CPU name, or NULL for the host CPU and its features. lanes: 1, the loops call
+ * cg_cpu_emit_math on f32 values and the loop vectorizer widens them; or N > 1, they call it on
+ * <N x float> values themselves, and n must be a multiple of N. NULL after writing why into
+ * err. */
+math_harness *math_harness_create(const char *cpu, int lanes, char *err, size_t err_size);
+void math_harness_destroy(math_harness *h); /* NULL is ignored */
 
 const char *math_harness_cpu(const math_harness *h);
-bool math_harness_has_feature(const math_harness *h, const char *feature);   /* "+avx2" */
+int math_harness_lanes(const math_harness *h);
+bool math_harness_has_feature(const math_harness *h, const char *feature); /* "+avx2" */
 math_unary_loop math_harness_unary(const math_harness *h, cg_fn f);
 math_binary_loop math_harness_binary(const math_harness *h, cg_fn f);
 

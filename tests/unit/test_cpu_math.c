@@ -1,8 +1,7 @@
-/* test_cpu_math.c — accuracy of codegen/cpu/math.c against glibc's double-precision libm rounded
- * to f32: ~2^20 inputs per function (special values, every denormal exponent, a dense sweep of
- * the useful range, random bit patterns), on the host CPU and on baseline x86-64 (no FMA, SSE2).
- * `--exhaustive [fn...]` runs all 2^32 inputs per unary function (pow: 2^28 pairs) and prints the
- * Markdown tables of docs/math-accuracy.md. */
+/* test_cpu_math.c — accuracy of codegen/cpu/math.c against glibc's double libm rounded to f32, on
+ * ~2^20 inputs per function, for the host (scalar and <8 x float> calls) and baseline x86-64 (no
+ * FMA). `--exhaustive [--cpu NAME] [fn...]`: all 2^32 inputs per unary function (pow: 2^28 pairs),
+ * printed as the Markdown tables of docs/math-accuracy.md. */
 #include "check.h"
 #include "math_harness.h"
 
@@ -96,16 +95,22 @@ static const char *fn_name(cg_fn f) {
 
 static int64_t ulp_bound(cg_fn f) {
     switch (f) {
-    case CG_EXP: case CG_LOG: case CG_SIN: case CG_COS: case CG_POW: return 1;
-    case CG_TANH: case CG_SIGMOID: case CG_ERF: return 2;
-    default: return 3;   /* silu gelu gelu_tanh */
+    case CG_EXP:
+    case CG_LOG:
+    case CG_SIN:
+    case CG_COS:
+    case CG_POW: return 1;
+    case CG_TANH:
+    case CG_SIGMOID:
+    case CG_ERF: return 2;
+    default: return 3; /* silu gelu gelu_tanh */
     }
 }
 
 typedef struct stats {
     int64_t n, max_ulp, bad_special, bad_bound;
     float worst_x, worst_y;
-    double max_abs;       /* where |f(x)| ≤ 1 */
+    double max_abs; /* where |f(x)| ≤ 1 */
     float abs_x;
     double sum_ulp;
 } stats;
@@ -187,30 +192,34 @@ static void run_pow(const math_harness *h, const float *x, const float *y, float
 
 /* ---- samples ---------------------------------------------------------------------------------- */
 
-static const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, -NAN, 1.0f, -1.0f, 0.5f, -0.5f, 2.0f, -2.0f,
-                                 FLT_MIN, -FLT_MIN, FLT_MAX, -FLT_MAX, FLT_TRUE_MIN, -FLT_TRUE_MIN, FLT_EPSILON,
-                                 0x1p-126f * 0.5f, 3.0f, -3.0f, 1.5f, -1.5f, 0x1p24f, 0x1p23f + 1, -(0x1p23f + 1),
-                                 88.72283935546875f, 88.7228317f, -87.33654f, -103.97208f, -103.97209f, -104.0f,
-                                 3.9192059f, 9.010913f, 1e10f, -1e10f, 1e30f, 1e5f, 3.14159274f, 1.57079637f};
+static const float specials[] = {0.0f,         -0.0f,         INFINITY,       -INFINITY,
+                                 NAN,          -NAN,          1.0f,           -1.0f,
+                                 0.5f,         -0.5f,         2.0f,           -2.0f,
+                                 FLT_MIN,      -FLT_MIN,      FLT_MAX,        -FLT_MAX,
+                                 FLT_TRUE_MIN, -FLT_TRUE_MIN, FLT_EPSILON,    0x1p-126f * 0.5f,
+                                 3.0f,         -3.0f,         1.5f,           -1.5f,
+                                 0x1p24f,      0x1p23f + 1,   -(0x1p23f + 1), 88.72283935546875f,
+                                 88.7228317f,  -87.33654f,    -103.97208f,    -103.97209f,
+                                 -104.0f,      3.9192059f,    9.010913f,      1e10f,
+                                 -1e10f,       1e30f,         1e5f,           3.14159274f,
+                                 1.57079637f};
 #define N_SPECIALS ((int)(sizeof(specials) / sizeof(specials[0])))
 
 typedef struct sweep {
     float lo, hi;
-    bool log;        /* log-uniform magnitudes in [lo, hi], both signs */
+    bool log; /* log-uniform magnitudes in [lo, hi], both signs */
 } sweep;
 
 static void sweeps_of(cg_fn f, sweep out[2]) {
-    static const struct { cg_fn f; sweep s[2]; } table[] = {
-        {CG_EXP, {{-104, 89, false}, {1e-8f, 104, true}}},
-        {CG_LOG, {{0.5f, 2, false}, {1e-45f, 3e38f, true}}},
-        {CG_TANH, {{-10, 10, false}, {1e-8f, 10, true}}},
-        {CG_SIGMOID, {{-105, 20, false}, {1e-8f, 105, true}}},
-        {CG_SILU, {{-110, 20, false}, {1e-8f, 110, true}}},
-        {CG_GELU, {{-15, 15, false}, {1e-8f, 15, true}}},
-        {CG_GELU_TANH, {{-12, 12, false}, {1e-8f, 12, true}}},
-        {CG_ERF, {{-4.5f, 4.5f, false}, {1e-8f, 4.5f, true}}},
-        {CG_SIN, {{-100, 100, false}, {1e-8f, 1.5e9f, true}}},
-        {CG_COS, {{-100, 100, false}, {1e-8f, 1.5e9f, true}}},
+    static const struct {
+        cg_fn f;
+        sweep s[2];
+    } table[] = {
+        {CG_EXP, {{-104, 89, false}, {1e-8f, 104, true}}},     {CG_LOG, {{0.5f, 2, false}, {1e-45f, 3e38f, true}}},
+        {CG_TANH, {{-10, 10, false}, {1e-8f, 10, true}}},      {CG_SIGMOID, {{-105, 20, false}, {1e-8f, 105, true}}},
+        {CG_SILU, {{-110, 20, false}, {1e-8f, 110, true}}},    {CG_GELU, {{-15, 15, false}, {1e-8f, 15, true}}},
+        {CG_GELU_TANH, {{-12, 12, false}, {1e-8f, 12, true}}}, {CG_ERF, {{-4.5f, 4.5f, false}, {1e-8f, 4.5f, true}}},
+        {CG_SIN, {{-100, 100, false}, {1e-8f, 1.5e9f, true}}}, {CG_COS, {{-100, 100, false}, {1e-8f, 1.5e9f, true}}},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (table[i].f == f) memcpy(out, table[i].s, sizeof table[i].s);
@@ -246,9 +255,33 @@ static void unary_sample(cg_fn f, float *x, int64_t n, uint64_t seed) {
 /* Pairs for pow: every pair of special values, x log-uniform with y chosen so that x**y spans
  * the whole f32 range, x near 1 with large y, negative x with integer y, random bits. */
 static int64_t pow_sample(float *x, float *y, int64_t n, uint64_t seed) {
-    static const float sy[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1, -1, 2, -2, 3, -3, 0.5f, -0.5f, 1.5f, -1.5f,
-                               0x1p24f, 0x1p24f + 2, 0x1p23f + 1, -(0x1p23f + 1), 0x1p22f + 0.5f, 1e10f, -1e10f,
-                               FLT_TRUE_MIN, -FLT_TRUE_MIN, 127, -149, 1.0f / 3};
+    static const float sy[] = {0.0f,
+                               -0.0f,
+                               INFINITY,
+                               -INFINITY,
+                               NAN,
+                               1,
+                               -1,
+                               2,
+                               -2,
+                               3,
+                               -3,
+                               0.5f,
+                               -0.5f,
+                               1.5f,
+                               -1.5f,
+                               0x1p24f,
+                               0x1p24f + 2,
+                               0x1p23f + 1,
+                               -(0x1p23f + 1),
+                               0x1p22f + 0.5f,
+                               1e10f,
+                               -1e10f,
+                               FLT_TRUE_MIN,
+                               -FLT_TRUE_MIN,
+                               127,
+                               -149,
+                               1.0f / 3};
     int64_t k = 0;
     for (int i = 0; i < N_SPECIALS; i++)
         for (size_t j = 0; j < sizeof(sy) / sizeof(sy[0]); j++, k++) {
@@ -284,48 +317,109 @@ typedef struct special_case {
 } special_case;
 
 static const special_case special_cases[] = {
-    {CG_EXP, 0.0f, 0, 1.0f}, {CG_EXP, -0.0f, 0, 1.0f}, {CG_EXP, INFINITY, 0, INFINITY}, {CG_EXP, -INFINITY, 0, 0.0f},
-    {CG_EXP, 88.72283935546875f, 0, INFINITY}, {CG_EXP, -104.0f, 0, 0.0f}, {CG_EXP, -103.0f, 0, FLT_TRUE_MIN},
-    {CG_LOG, 1.0f, 0, 0.0f}, {CG_LOG, 0.0f, 0, -INFINITY}, {CG_LOG, -0.0f, 0, -INFINITY},
-    {CG_LOG, INFINITY, 0, INFINITY}, {CG_LOG, -1.0f, 0, NAN}, {CG_LOG, -INFINITY, 0, NAN},
+    {CG_EXP, 0.0f, 0, 1.0f},
+    {CG_EXP, -0.0f, 0, 1.0f},
+    {CG_EXP, INFINITY, 0, INFINITY},
+    {CG_EXP, -INFINITY, 0, 0.0f},
+    {CG_EXP, 88.72283935546875f, 0, INFINITY},
+    {CG_EXP, -104.0f, 0, 0.0f},
+    {CG_EXP, -103.0f, 0, FLT_TRUE_MIN},
+    {CG_LOG, 1.0f, 0, 0.0f},
+    {CG_LOG, 0.0f, 0, -INFINITY},
+    {CG_LOG, -0.0f, 0, -INFINITY},
+    {CG_LOG, INFINITY, 0, INFINITY},
+    {CG_LOG, -1.0f, 0, NAN},
+    {CG_LOG, -INFINITY, 0, NAN},
     {CG_LOG, FLT_TRUE_MIN, 0, -103.27893f},
-    {CG_TANH, 0.0f, 0, 0.0f}, {CG_TANH, -0.0f, 0, -0.0f}, {CG_TANH, INFINITY, 0, 1.0f}, {CG_TANH, -INFINITY, 0, -1.0f},
+    {CG_TANH, 0.0f, 0, 0.0f},
+    {CG_TANH, -0.0f, 0, -0.0f},
+    {CG_TANH, INFINITY, 0, 1.0f},
+    {CG_TANH, -INFINITY, 0, -1.0f},
     {CG_TANH, FLT_TRUE_MIN, 0, FLT_TRUE_MIN},
-    {CG_SIGMOID, 0.0f, 0, 0.5f}, {CG_SIGMOID, -0.0f, 0, 0.5f}, {CG_SIGMOID, INFINITY, 0, 1.0f},
-    {CG_SIGMOID, -INFINITY, 0, 0.0f}, {CG_SIGMOID, -200.0f, 0, 0.0f},
-    {CG_SILU, 0.0f, 0, 0.0f}, {CG_SILU, -0.0f, 0, -0.0f}, {CG_SILU, INFINITY, 0, INFINITY},
-    {CG_SILU, -INFINITY, 0, NAN}, {CG_SILU, -200.0f, 0, -0.0f},
-    {CG_GELU, 0.0f, 0, 0.0f}, {CG_GELU, -0.0f, 0, -0.0f}, {CG_GELU, INFINITY, 0, INFINITY}, {CG_GELU, -INFINITY, 0, NAN},
+    {CG_SIGMOID, 0.0f, 0, 0.5f},
+    {CG_SIGMOID, -0.0f, 0, 0.5f},
+    {CG_SIGMOID, INFINITY, 0, 1.0f},
+    {CG_SIGMOID, -INFINITY, 0, 0.0f},
+    {CG_SIGMOID, -200.0f, 0, 0.0f},
+    {CG_SILU, 0.0f, 0, 0.0f},
+    {CG_SILU, -0.0f, 0, -0.0f},
+    {CG_SILU, INFINITY, 0, INFINITY},
+    {CG_SILU, -INFINITY, 0, NAN},
+    {CG_SILU, -200.0f, 0, -0.0f},
+    {CG_GELU, 0.0f, 0, 0.0f},
+    {CG_GELU, -0.0f, 0, -0.0f},
+    {CG_GELU, INFINITY, 0, INFINITY},
+    {CG_GELU, -INFINITY, 0, NAN},
     {CG_GELU, -20.0f, 0, -0.0f},
-    {CG_GELU_TANH, 0.0f, 0, 0.0f}, {CG_GELU_TANH, -0.0f, 0, -0.0f}, {CG_GELU_TANH, INFINITY, 0, INFINITY},
-    {CG_GELU_TANH, -INFINITY, 0, NAN}, {CG_GELU_TANH, -20.0f, 0, -0.0f},
-    {CG_ERF, 0.0f, 0, 0.0f}, {CG_ERF, -0.0f, 0, -0.0f}, {CG_ERF, INFINITY, 0, 1.0f}, {CG_ERF, -INFINITY, 0, -1.0f},
+    {CG_GELU_TANH, 0.0f, 0, 0.0f},
+    {CG_GELU_TANH, -0.0f, 0, -0.0f},
+    {CG_GELU_TANH, INFINITY, 0, INFINITY},
+    {CG_GELU_TANH, -INFINITY, 0, NAN},
+    {CG_GELU_TANH, -20.0f, 0, -0.0f},
+    {CG_ERF, 0.0f, 0, 0.0f},
+    {CG_ERF, -0.0f, 0, -0.0f},
+    {CG_ERF, INFINITY, 0, 1.0f},
+    {CG_ERF, -INFINITY, 0, -1.0f},
     {CG_ERF, 4.0f, 0, 1.0f},
-    {CG_SIN, 0.0f, 0, 0.0f}, {CG_SIN, -0.0f, 0, -0.0f}, {CG_SIN, INFINITY, 0, NAN}, {CG_SIN, -INFINITY, 0, NAN},
+    {CG_SIN, 0.0f, 0, 0.0f},
+    {CG_SIN, -0.0f, 0, -0.0f},
+    {CG_SIN, INFINITY, 0, NAN},
+    {CG_SIN, -INFINITY, 0, NAN},
     {CG_SIN, FLT_TRUE_MIN, 0, FLT_TRUE_MIN},
-    {CG_COS, 0.0f, 0, 1.0f}, {CG_COS, -0.0f, 0, 1.0f}, {CG_COS, INFINITY, 0, NAN}, {CG_COS, -INFINITY, 0, NAN},
-    {CG_POW, 2.0f, 10.0f, 1024.0f}, {CG_POW, -2.0f, 3.0f, -8.0f}, {CG_POW, -2.0f, -1.0f, -0.5f},
-    {CG_POW, -8.0f, 1.0f / 3, NAN}, {CG_POW, NAN, 0.0f, 1.0f}, {CG_POW, 1.0f, NAN, 1.0f}, {CG_POW, -1.0f, NAN, NAN},
-    {CG_POW, -1.0f, INFINITY, 1.0f}, {CG_POW, -1.0f, -INFINITY, 1.0f}, {CG_POW, 0.0f, 0.0f, 1.0f},
-    {CG_POW, 0.0f, -1.0f, INFINITY}, {CG_POW, -0.0f, -1.0f, -INFINITY}, {CG_POW, -0.0f, -2.0f, INFINITY},
-    {CG_POW, -0.0f, 3.0f, -0.0f}, {CG_POW, -0.0f, 0.5f, 0.0f}, {CG_POW, 0.0f, -INFINITY, INFINITY},
-    {CG_POW, -INFINITY, 3.0f, -INFINITY}, {CG_POW, -INFINITY, -3.0f, -0.0f}, {CG_POW, -INFINITY, 0.5f, INFINITY},
-    {CG_POW, -INFINITY, -2.0f, 0.0f}, {CG_POW, INFINITY, -0.5f, 0.0f}, {CG_POW, 0.5f, INFINITY, 0.0f},
-    {CG_POW, 0.5f, -INFINITY, INFINITY}, {CG_POW, 2.0f, -INFINITY, 0.0f}, {CG_POW, -2.0f, INFINITY, INFINITY},
-    {CG_POW, 2.0f, 128.0f, INFINITY}, {CG_POW, 2.0f, -149.0f, FLT_TRUE_MIN}, {CG_POW, 2.0f, -150.0f, 0.0f},
-    {CG_POW, -3.0f, 0x1p24f, INFINITY}, {CG_POW, -1.0f, 0x1p23f + 1, -1.0f}, {CG_POW, FLT_TRUE_MIN, 0.5f, 0x1.6a09e6p-75f},
+    {CG_COS, 0.0f, 0, 1.0f},
+    {CG_COS, -0.0f, 0, 1.0f},
+    {CG_COS, INFINITY, 0, NAN},
+    {CG_COS, -INFINITY, 0, NAN},
+    {CG_POW, 2.0f, 10.0f, 1024.0f},
+    {CG_POW, -2.0f, 3.0f, -8.0f},
+    {CG_POW, -2.0f, -1.0f, -0.5f},
+    {CG_POW, -8.0f, 1.0f / 3, NAN},
+    {CG_POW, NAN, 0.0f, 1.0f},
+    {CG_POW, 1.0f, NAN, 1.0f},
+    {CG_POW, -1.0f, NAN, NAN},
+    {CG_POW, -1.0f, INFINITY, 1.0f},
+    {CG_POW, -1.0f, -INFINITY, 1.0f},
+    {CG_POW, 0.0f, 0.0f, 1.0f},
+    {CG_POW, 0.0f, -1.0f, INFINITY},
+    {CG_POW, -0.0f, -1.0f, -INFINITY},
+    {CG_POW, -0.0f, -2.0f, INFINITY},
+    {CG_POW, -0.0f, 3.0f, -0.0f},
+    {CG_POW, -0.0f, 0.5f, 0.0f},
+    {CG_POW, 0.0f, -INFINITY, INFINITY},
+    {CG_POW, -INFINITY, 3.0f, -INFINITY},
+    {CG_POW, -INFINITY, -3.0f, -0.0f},
+    {CG_POW, -INFINITY, 0.5f, INFINITY},
+    {CG_POW, -INFINITY, -2.0f, 0.0f},
+    {CG_POW, INFINITY, -0.5f, 0.0f},
+    {CG_POW, 0.5f, INFINITY, 0.0f},
+    {CG_POW, 0.5f, -INFINITY, INFINITY},
+    {CG_POW, 2.0f, -INFINITY, 0.0f},
+    {CG_POW, -2.0f, INFINITY, INFINITY},
+    {CG_POW, 2.0f, 128.0f, INFINITY},
+    {CG_POW, 2.0f, -149.0f, FLT_TRUE_MIN},
+    {CG_POW, 2.0f, -150.0f, 0.0f},
+    {CG_POW, -3.0f, 0x1p24f, INFINITY},
+    {CG_POW, -1.0f, 0x1p23f + 1, -1.0f},
+    {CG_POW, FLT_TRUE_MIN, 0.5f, 0x1.6a09e6p-75f},
 };
 
 static bool same(float a, float b) { return isnan(a) ? isnan(b) : f2u(a) == f2u(b); }
 
-static void check_special_values(const math_harness *h) {
+/* Each case fills a whole vector, so that it also runs through <N x float> loops. */
+static void check_special_values(const math_harness *h, const char *label) {
     for (size_t i = 0; i < sizeof(special_cases) / sizeof(special_cases[0]); i++) {
         const special_case *c = &special_cases[i];
-        float out[1];
-        if (c->f == CG_POW) math_harness_binary(h, CG_POW)(&c->x, &c->y, out, 1);
-        else math_harness_unary(h, c->f)(&c->x, out, 1);
-        CHECK(same(out[0], c->want), "%s %s(%a, %a) = %a, want %a", math_harness_cpu(h), fn_name(c->f), (double)c->x,
-              (double)c->y, (double)out[0], (double)c->want);
+        float x[8], y[8], out[8];
+        for (int k = 0; k < 8; k++) {
+            x[k] = c->x;
+            y[k] = c->y;
+        }
+        if (c->f == CG_POW)
+            math_harness_binary(h, CG_POW)(x, y, out, 8);
+        else
+            math_harness_unary(h, c->f)(x, out, 8);
+        CHECK(same(out[0], c->want) && same(out[7], c->want), "%s %s(%a, %a) = %a, want %a", label, fn_name(c->f),
+              (double)c->x, (double)c->y, (double)out[0], (double)c->want);
     }
 }
 
@@ -334,9 +428,12 @@ static void check_special_values(const math_harness *h) {
 enum { QUICK_N = 1 << 20 };
 
 static void quick(const math_harness *h, float *x, float *y, float *out) {
-    bool wide = math_harness_has_feature(h, "+avx2");
-    printf("%s: %-10s %8s %8s %-16s %10s %6s\n", math_harness_cpu(h), "function", "max ulp", "mean", "worst input",
-           "abs err", "vector");
+    char label[64];
+    snprintf(label, sizeof label, "%s%s", math_harness_cpu(h), math_harness_lanes(h) > 1 ? "/v8" : "");
+    /* the loop vectorizer's width, or the calls' own */
+    int min_width = math_harness_lanes(h) > 1 ? math_harness_lanes(h) : math_harness_has_feature(h, "+avx2") ? 8 : 4;
+    printf("%-10s %-10s %8s %8s %-16s %10s %6s\n", label, "function", "max ulp", "mean", "worst input", "abs err",
+           "vector");
     for (int i = 0; i < math_harness_n_fns; i++) {
         cg_fn f = math_harness_fns[i];
         stats s = {0};
@@ -348,15 +445,15 @@ static void quick(const math_harness *h, float *x, float *y, float *out) {
             run_unary(h, f, x, out, QUICK_N, &s);
         }
         int width = math_harness_vector_width(h, f);
-        printf("%s: %-10s %8lld %8.4f %-16a %10.3g %6d\n", math_harness_cpu(h), fn_name(f), (long long)s.max_ulp,
+        printf("%-10s %-10s %8lld %8.4f %-16a %10.3g %6d\n", label, fn_name(f), (long long)s.max_ulp,
                s.sum_ulp / (double)s.n, (double)s.worst_x, s.max_abs, width);
-        CHECK(s.max_ulp <= ulp_bound(f), "%s: %s: %lld ulp at %a (bound %lld)", math_harness_cpu(h), fn_name(f),
-              (long long)s.max_ulp, (double)s.worst_x, (long long)ulp_bound(f));
-        CHECK(s.bad_special == 0, "%s: %s: %lld wrong special values", math_harness_cpu(h), fn_name(f), (long long)s.bad_special);
-        CHECK(width >= (wide ? 8 : 4), "%s: %s: loop not vectorized (<%d x float>)", math_harness_cpu(h), fn_name(f), width);
-        CHECK(!math_harness_has_calls(h, f), "%s: %s: the loop calls a function", math_harness_cpu(h), fn_name(f));
+        CHECK(s.max_ulp <= ulp_bound(f), "%s: %s: %lld ulp at %a (bound %lld)", label, fn_name(f), (long long)s.max_ulp,
+              (double)s.worst_x, (long long)ulp_bound(f));
+        CHECK(s.bad_special == 0, "%s: %s: %lld wrong special values", label, fn_name(f), (long long)s.bad_special);
+        CHECK(width >= min_width, "%s: %s: loop not vectorized (<%d x float>)", label, fn_name(f), width);
+        CHECK(!math_harness_has_calls(h, f), "%s: %s: the loop calls a function", label, fn_name(f));
     }
-    check_special_values(h);
+    check_special_values(h, label);
 }
 
 /* ---- exhaustive mode ------------------------------------------------------------------------- */
@@ -368,7 +465,7 @@ typedef struct job {
     cg_fn f;
     int thread;
     stats s;
-    stats binade[256];     /* sin/cos: by biased exponent of x */
+    stats binade[256]; /* sin/cos: by biased exponent of x */
 } job;
 
 static void *exhaustive_thread(void *arg) {
@@ -406,7 +503,7 @@ static void print_binades(cg_fn f, const stats *b) {
 }
 
 static int exhaustive(const math_harness *h, int argc, char **argv) {
-    printf("| function | max ulp | worst input | mean ulp | max abs error (\\|f\\| ≤ 1) | at | bound | special values |\n");
+    printf("| function | max ulp | worst input | mean ulp | max abs error (\\|f\\| ≤ 1) | at | bound | specials |\n");
     printf("|---|---|---|---|---|---|---|---|\n");
     fflush(stdout);
     for (int i = 0; i < math_harness_n_fns; i++) {
@@ -430,8 +527,10 @@ static int exhaustive(const math_harness *h, int argc, char **argv) {
             for (int e = 0; e < 256; e++) stats_merge(&binade[e], &jobs[t].binade[e]);
         }
         char worst[64];
-        if (f == CG_POW) snprintf(worst, sizeof worst, "%a, %a", (double)s.worst_x, (double)s.worst_y);
-        else snprintf(worst, sizeof worst, "%a", (double)s.worst_x);
+        if (f == CG_POW)
+            snprintf(worst, sizeof worst, "%a, %a", (double)s.worst_x, (double)s.worst_y);
+        else
+            snprintf(worst, sizeof worst, "%a", (double)s.worst_x);
         printf("| %s | %lld | %s | %.4f | %.3g | %a | %lld | %s |\n", fn_name(f), (long long)s.max_ulp, worst,
                s.sum_ulp / (double)s.n, s.max_abs, (double)s.abs_x, (long long)ulp_bound(f),
                s.bad_special ? "WRONG" : "exact");
@@ -445,24 +544,32 @@ static int exhaustive(const math_harness *h, int argc, char **argv) {
 int main(int argc, char **argv) {
     char err[512];
     if (argc > 1 && strcmp(argv[1], "--exhaustive") == 0) {
-        math_harness *h = math_harness_create(NULL, err, sizeof err);
+        /* --exhaustive [--cpu NAME] [function...] */
+        const char *cpu = argc > 3 && strcmp(argv[2], "--cpu") == 0 ? argv[3] : NULL;
+        int skip = cpu ? 4 : 2;
+        math_harness *h = math_harness_create(cpu, 1, err, sizeof err);
         if (!h) {
             fprintf(stderr, "%s\n", err);
             return 1;
         }
-        int rc = exhaustive(h, argc - 2, argv + 2);
+        printf("CPU %s\n\n", math_harness_cpu(h));
+        int rc = exhaustive(h, argc - skip, argv + skip);
         math_harness_destroy(h);
         return rc;
     }
     float *x = malloc(QUICK_N * sizeof *x), *y = malloc(QUICK_N * sizeof *y), *out = malloc(QUICK_N * sizeof *out);
-    /* The host, and on x86-64 the baseline CPU too: fmuladd unfused, SSE2 only. */
-    const char *cpus[] = {NULL, "x86-64"};
-    int n_cpus = 1;
+    /* The host; the host with <8 x float> calls; on x86-64 the baseline CPU (SSE2, no FMA, so
+       fmuladd is a multiply and an add). */
+    struct {
+        const char *cpu;
+        int lanes;
+    } configs[] = {{NULL, 1}, {NULL, 8}, {"x86-64", 1}};
+    int n_configs = 2;
 #if defined(__x86_64__)
-    n_cpus = 2;
+    n_configs = 3;
 #endif
-    for (int c = 0; c < n_cpus; c++) {
-        math_harness *h = math_harness_create(cpus[c], err, sizeof err);
+    for (int c = 0; c < n_configs; c++) {
+        math_harness *h = math_harness_create(configs[c].cpu, configs[c].lanes, err, sizeof err);
         CHECK(h != NULL, "%s", err);
         if (h) quick(h, x, y, out);
         math_harness_destroy(h);
