@@ -43,7 +43,9 @@ const char *cg_cpu_kernel_symbol(const cg_program *p, int k);
  * instruction or intrinsic: EXP LOG TANH SIGMOID GELU GELU_TANH SILU SIN COS ERF POW. Each is a
  * polynomial approximation defined once per module as an internal always-inline function of
  * plain arithmetic and bit operations, so the loop vectorizer widens it. Its accuracy is
- * measured in docs/math-accuracy.md. Returns NULL for any other function. */
+ * measured in docs/math-accuracy.md. x (and y, of the same type) may also be <N x float> with
+ * N ≤ 64: the same arithmetic on vectors, the result of x's type. Returns NULL for any other
+ * function or type. */
 LLVMValueRef cg_cpu_emit_math(LLVMModuleRef m, LLVMBuilderRef b, cg_fn f, LLVMValueRef x, LLVMValueRef y);
 
 /* ---- codegen/cpu/optimize.c ------------------------------------------------------------------ */

@@ -32,12 +32,13 @@ static const double erfc_a[] = {0x1.8f6846p-2,  -0x1.4ffe68p-3, 0x1.f9a60ep-5,  
 #define ERFC_A0_LO 0x1.d74caap-27
 static const double erfc_b[] = {0x1.9884ccp-1,  -0x1.b235f6p-13, -0x1.95f908p-1, -0x1.05f17ap-4, 0x1.6d44a0p+1,
                                 -0x1.89da6ap+0, -0x1.bac93cp+3,  0x1.30120cp+5,  -0x1.56d696p+5, 0x1.3124ccp+4};
-/* sin(r) = r + r³·S(r²), cos(r) = 1 - r²/2 + r⁴·C(r²), |r| ≤ 1.2 (past π/4, for the rounding
- * of x·2/π when |x| nears 2^51): relative error 2^-39.5 and 2^-42.7 (f64) */
-static const double sin_p[] = {-0x1.5555555479ebcp-3, 0x1.1111108c2ff99p-7, -0x1.a019988add6c7p-13,
-                               0x1.71b9bd19692aap-19, -0x1.a2d24c8561463p-26};
-static const double cos_p[] = {0x1.55555553da118p-5, -0x1.6c16c06947f85p-10, 0x1.a0197b45c5bacp-16,
-                               -0x1.27c359628da74p-22, 0x1.16ba7f6c4536fp-29};
+/* sin(r) = r + r³·S(r²), cos(r) = 1 - r²/2 + r⁴·C(r²), |r| ≤ 0.8: 2^-37 and 2^-42.6 (f64) */
+static const double sin_p[] = {-0x1.5555554b064f2p-3, 0x1.11110766922abp-7, -0x1.a00eb119a4f22p-13,
+                               0x1.6ca184b1ea19ep-19};
+static const double cos_p[] = {0x1.5555554dccc2cp-5, -0x1.6c16b710a689fp-10, 0x1.a01029b38fef6p-16,
+                               -0x1.23fa06778be7ap-22};
+/* 2/π = Σ two_over_pi_28[k]·2^(-28(k+1)): its first 196 bits in 28-bit integers */
+static const double two_over_pi_28[] = {0xa2f9836, 0xe4e4415, 0x29fc275, 0x7d1f534, 0xddc0db6, 0x295993c, 0x439041f};
 /* 2^f, |f| ≤ 1/2: relative error 2^-43.5 (f64) */
 static const double exp2_p[] = {
     0x1.0000000000000p+0,  0x1.62e42fefa08fbp-1,  0x1.ebfbdff823d66p-3,  0x1.c6b08d7a8f328p-5,  0x1.3b2ab71809202p-7,
@@ -56,10 +57,7 @@ static const double log_atanh_p[] = {0x1.55555556133f1p-1, 0x1.999996c935da7p-2,
 #define MAGIC_F64 0x1.8p52        /* the same for f64, |t| < 2^51 */
 #define MAGIC_F64_BITS 0x4338000000000000LL
 #define SQRT1_2 0x1.6a09e667f3bcdp-1
-#define PIO2_1 0x1.921fb4p+0         /* π/2 = PIO2_1 + PIO2_2 + PIO2_3 (to 2^-100); the */
-#define PIO2_2 0x1.4442d0p-24        /* first two have 23 bits, so j·PIO2_k is exact in f64 */
-#define PIO2_3 0x1.8469898cc5170p-48 /* for j < 2^30 */
-#define TWO_OVER_PI 0x1.45f306dc9c883p-1
+#define PIO2 0x1.921fb54442d18p+0
 
 /* The builder state of one math function's body. Its types are scalars, or vectors of as many
  * lanes as the argument has. */
@@ -329,28 +327,72 @@ static LLVMValueRef emit_gelu(const mb *c, LLVMValueRef x, LLVMValueRef y) {
 
 /* ---- sin and cos ---------------------------------------------------------------------------- */
 
-/* In f64: j = round(x·2/π), r = x - j·π/2 with π/2 in three parts, then sin or cos of r by
- * quadrant j mod 4 (cos as the quadrant after). r is exact while each step's result fits in 53
- * bits: for |x| < 2^51 where fmuladd is fused, for |x| < 2^30·π/2 (1.7e9) where it is not, as
- * j·PIO2_1 and j·PIO2_2 are then exact. Past 2^51 j is not an integer of f64 and the result is
- * meaningless; r is clamped so that it stays in [-1, 1], and only inf and NaN give NaN. */
+/* s + *e = a + b exactly (Knuth's two-sum, which needs no FMA) */
+static LLVMValueRef two_sum(const mb *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef *e) {
+    LLVMValueRef s = add(c, a, b), bb = sub(c, s, a);
+    *e = add(c, sub(c, a, sub(c, s, bb)), sub(c, b, bb));
+    return s;
+}
+
+/* v - 4·round(v/4), exactly, for |v| < 2^53 */
+static LLVMValueRef mod4(const mb *c, LLVMValueRef v) {
+    LLVMValueRef n = sub(c, add(c, mul(c, v, kd(c, 0.25)), kd(c, MAGIC_F64)), kd(c, MAGIC_F64));
+    return fma_(c, n, kd(c, -4.0), v);
+}
+
+/* x·2/π as i32 quadrant q and f64 fraction f, |f| ≤ 1/2, exact to ~2^-87 for every f32 x (Payne–
+ * Hanek without tables): x = ±m·2^e with a 24-bit integer m; chunk k of 2/π contributes
+ * m·chunk·2^(e-28(k+1)), an exact f64, and a multiple of 4 (so nothing to x·2/π mod 4) for all
+ * k < k0 = max(0, (e-2)/28). The four chunks from k0 on leave an error below 2^-87; the first
+ * two are reduced mod 4 exactly and the sum is kept exact (two-sum) until it is below 1/2. */
+static LLVMValueRef reduce_pio2(const mb *c, LLVMValueRef x, LLVMValueRef *f) {
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef bx = bits(c, x, c->i32), ab = LLVMBuildAnd(b, bx, ki(c->i32, 0x7fffffff), "");
+    LLVMValueRef ef = LLVMBuildLShr(b, ab, ki(c->i32, 23), "");
+    LLVMValueRef normal = LLVMBuildICmp(b, LLVMIntNE, ef, ki(c->i32, 0), "");
+    LLVMValueRef m = LLVMBuildAdd(b, LLVMBuildAnd(b, ab, ki(c->i32, 0x7fffff), ""),
+                                  sel(c, normal, ki(c->i32, 0x800000), ki(c->i32, 0)), "");
+    LLVMValueRef e = LLVMBuildSub(b, sel(c, normal, ef, ki(c->i32, 1)), ki(c->i32, 150), "");
+    LLVMValueRef em2 = LLVMBuildSub(b, e, ki(c->i32, 2), "");
+    em2 = sel(c, LLVMBuildICmp(b, LLVMIntSLT, em2, ki(c->i32, 0), ""), ki(c->i32, 0), em2);
+    /* n/28 as (n·2341) >> 16, exact for n ≤ 103 (inf and NaN give 3) */
+    LLVMValueRef k0 = LLVMBuildLShr(b, LLVMBuildMul(b, em2, ki(c->i32, 2341), ""), ki(c->i32, 16), "");
+    LLVMValueRef s0 =
+        LLVMBuildSub(b, e, LLVMBuildMul(b, LLVMBuildAdd(b, k0, ki(c->i32, 1), ""), ki(c->i32, 28), ""), "");
+    LLVMValueRef s0_bits = LLVMBuildSExt(b, LLVMBuildAdd(b, s0, ki(c->i32, 1023), ""), c->i64, "");
+    LLVMValueRef scale = bits(c, LLVMBuildShl(b, s0_bits, ki(c->i64, 52), ""), c->f64);
+    LLVMValueRef md = LLVMBuildSIToFP(b, m, c->f64, "");
+    md = sel(c, LLVMBuildICmp(b, LLVMIntSLT, bx, ki(c->i32, 0), ""), fneg(c, md), md);
+    LLVMValueRef ms = mul(c, md, scale), t[4];
+    for (int i = 0; i < 4; i++) {
+        LLVMValueRef chunk = kd(c, ldexp(two_over_pi_28[i], -28 * i));
+        for (int k = 1; k <= 3; k++) {
+            LLVMValueRef is_k = LLVMBuildICmp(b, LLVMIntEQ, k0, ki(c->i32, k), "");
+            chunk = sel(c, is_k, kd(c, ldexp(two_over_pi_28[k + i], -28 * i)), chunk);
+        }
+        t[i] = mul(c, ms, chunk);
+    }
+    LLVMValueRef e1, e2, s = two_sum(c, mod4(c, t[0]), mod4(c, t[1]), &e1);
+    s = two_sum(c, s, t[2], &e2);
+    LLVMValueRef j = add(c, s, kd(c, MAGIC_F64));
+    s = sub(c, s, sub(c, j, kd(c, MAGIC_F64)));
+    *f = add(c, s, add(c, add(c, e1, e2), t[3]));
+    return LLVMBuildTrunc(b, bits(c, j, c->i64), c->i32, "");
+}
+
+/* sin or cos of r = f·π/2 by quadrant (cos as the quadrant after), in f64 and rounded once.
+ * Every f32 is reduced exactly, so the bound holds over the whole range; inf and NaN give NaN. */
 static LLVMValueRef emit_sincos(const mb *c, LLVMValueRef x, bool cosine) {
-    LLVMValueRef xd = LLVMBuildFPExt(c->b, x, c->f64, "");
-    LLVMValueRef j = add(c, mul(c, xd, kd(c, TWO_OVER_PI)), kd(c, MAGIC_F64));
-    LLVMValueRef jf = sub(c, j, kd(c, MAGIC_F64));
-    LLVMValueRef q = LLVMBuildTrunc(c->b, bits(c, j, c->i64), c->i32, "");
+    LLVMValueRef f, q = reduce_pio2(c, x, &f);
     if (cosine) q = LLVMBuildAdd(c->b, q, ki(c->i32, 1), "");
-    LLVMValueRef r = fma_(c, jf, kd(c, -PIO2_1), xd);
-    r = fma_(c, jf, kd(c, -PIO2_2), r);
-    r = fma_(c, jf, kd(c, -PIO2_3), r);
-    r = max_k(c, min_k(c, r, 1.2), -1.2);
-    LLVMValueRef s = mul(c, r, r);
+    LLVMValueRef r = mul(c, f, kd(c, PIO2)), s = mul(c, r, r);
     LLVMValueRef sn = fma_(c, mul(c, r, s), horner(c, s, sin_p, N_COEF(sin_p)), r);
     LLVMValueRef cs = fma_(c, mul(c, s, s), horner(c, s, cos_p, N_COEF(cos_p)), fma_(c, s, kd(c, -0.5), kd(c, 1.0)));
     LLVMValueRef odd = LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildAnd(c->b, q, ki(c->i32, 1), ""), ki(c->i32, 0), "");
     LLVMValueRef flip = LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildAnd(c->b, q, ki(c->i32, 2), ""), ki(c->i32, 0), "");
     LLVMValueRef v = sel(c, odd, cs, sn);
     LLVMValueRef res = LLVMBuildFPTrunc(c->b, sel(c, flip, fneg(c, v), v), c->f32, "");
+    res = sel(c, lt(c, fabs_(c, x), INFINITY), res, sub(c, x, x));
     return cosine ? res : sel(c, eq(c, x, 0.0), x, res); /* r + r³·S is +0 for -0 */
 }
 
