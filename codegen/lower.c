@@ -138,7 +138,7 @@ static void lower_kernel(cg_lower *w, const ir_kernel *kk, cg_kernel *k) {
         ir_fusion_kind kind = kk->group >= 0 ? g->groups[kk->group].kind : IR_FUSION_LOOP;
         bool axes[IR_MAX_RANK];
         if (kk->group < 0 && (ir_op_table[n->op].flags & IR_CONTRACTION)) kind = IR_FUSION_CONTRACTION;
-        if (kk->group < 0 && cg_reduced_axes(n, axes)) kind = IR_FUSION_REDUCE;
+        if (kk->group < 0 && ir_reduced_axes(n, axes)) kind = IR_FUSION_REDUCE;
         if (kind == IR_FUSION_CONTRACTION) cg_lower_contraction_kernel(w);
         else if (kind == IR_FUSION_REDUCE) cg_lower_reduce_kernel(w);
         else cg_lower_loop_kernel(w);

@@ -130,8 +130,6 @@ cg_expr *cg_matmul_value(cg_lower *w, const ir_node *n, const cg_coords *c);
 cg_expr *cg_conv_value(cg_lower *w, const ir_node *n, const cg_coords *c);
 cg_expr *cg_cross_entropy_value(cg_lower *w, const ir_node *n, const cg_coords *c);
 cg_expr *cg_int_pow(cg_lower *w, cg_expr *base, cg_expr *exp, int level);
-/* Which axes of a reduction's input it reduces (sum, mean, max, min, argmax, global_avg_pool). */
-bool cg_reduced_axes(const ir_node *n, bool axes[IR_MAX_RANK]);
 
 /* ---- lower_kernel.c: the kernels --------------------------------------------------------------- */
 

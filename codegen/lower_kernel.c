@@ -138,7 +138,7 @@ typedef struct rows {
 
 static int first_reduction(const cg_lower *w, bool axes[IR_MAX_RANK]) {
     for (int id = w->first; id < w->end; id++)
-        if (cg_reduced_axes(node(w, id), axes)) return id;
+        if (ir_reduced_axes(node(w, id), axes)) return id;
     return -1;
 }
 
@@ -232,7 +232,7 @@ void cg_lower_reduce_kernel(cg_lower *w) {
     cg_delinearize(w, row, &r.kept, &kc);
     for (int id = w->first; id < w->end; id++) { /* each reduction's accumulator, in node order */
         bool ax[IR_MAX_RANK];
-        if (!cg_reduced_axes(node(w, id), ax)) continue;
+        if (!ir_reduced_axes(node(w, id), ax)) continue;
         cg_coords rc;
         reduced_coords(w, &r, &kc, &node(w, id)->type, &rc);
         cg_elem(w, id, &rc);

@@ -30,21 +30,6 @@ static cg_expr *highest(cg_lower *w, ir_dtype t) {
     return t == IR_F32 ? cg_const_f(w, INFINITY) : cg_const_i(w, t, t == IR_I32 ? INT32_MAX : INT64_MAX);
 }
 
-bool cg_reduced_axes(const ir_node *n, bool axes[IR_MAX_RANK]) {
-    for (int i = 0; i < IR_MAX_RANK; i++) axes[i] = false;
-    switch (n->op) {
-    case IR_OP_SUM:
-    case IR_OP_MEAN:
-    case IR_OP_MAX:
-    case IR_OP_MIN:
-        for (int i = 0; i < n->attr[IR_ATTR_AXES].n; i++) axes[n->attr[IR_ATTR_AXES].v[i]] = true;
-        return true;
-    case IR_OP_ARGMAX: axes[n->attr[IR_ATTR_AXIS].v[0]] = true; return true;
-    case IR_OP_GLOBAL_AVG_POOL: axes[2] = axes[3] = true; return true;
-    default: return false;
-    }
-}
-
 /* ---- reductions ------------------------------------------------------------------------------- */
 
 /* The loops over a reduction's axes: one per run of consecutive reduced axes (flattened, its
@@ -136,7 +121,7 @@ static void reduce_update(cg_lower *w, const ir_node *n, int acc, int idx, cg_ex
 cg_expr *cg_reduce_value(cg_lower *w, const ir_node *n, const cg_coords *c) {
     const ir_type *x = type_of(w, n->in[0]);
     bool axes[IR_MAX_RANK];
-    cg_reduced_axes(n, axes);
+    ir_reduced_axes(n, axes);
     ir_dtype t = cg_value_type(x->dtype);
     int level = hoist_level(w, c);
     int64_t count = reduced_count(x, axes);

@@ -23,7 +23,7 @@ void ir_tensor_free(ir_tensor *t) {
 }
 
 /* IEEE binary16, round to nearest even (F. Giesen's float_to_half_fast3_rtne). */
-static uint16_t f32_to_f16(float f) {
+uint16_t ir_f32_to_f16(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
     uint32_t sign = u & 0x80000000u;
@@ -47,7 +47,7 @@ static uint16_t f32_to_f16(float f) {
     return (uint16_t)(h | (sign >> 16));
 }
 
-static float f16_to_f32(uint16_t h) {
+float ir_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
     if (exp == 0) {
         float v = ldexpf((float)mant, -24);
@@ -60,7 +60,7 @@ static float f16_to_f32(uint16_t h) {
 }
 
 /* bfloat16 is the top half of a float; round to nearest even, keep NaN a NaN. */
-static uint16_t f32_to_bf16(float f) {
+uint16_t ir_f32_to_bf16(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
     if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
@@ -68,7 +68,7 @@ static uint16_t f32_to_bf16(float f) {
     return (uint16_t)(u >> 16);
 }
 
-static float bf16_to_f32(uint16_t h) {
+float ir_bf16_to_f32(uint16_t h) {
     uint32_t u = (uint32_t)h << 16;
     float f;
     memcpy(&f, &u, 4);
@@ -78,8 +78,8 @@ static float bf16_to_f32(uint16_t h) {
 double ir_tensor_get(const ir_tensor *t, int64_t i) {
     switch (t->type.dtype) {
     case IR_F32: return ((const float *)t->data)[i];
-    case IR_F16: return f16_to_f32(((const uint16_t *)t->data)[i]);
-    case IR_BF16: return bf16_to_f32(((const uint16_t *)t->data)[i]);
+    case IR_F16: return ir_f16_to_f32(((const uint16_t *)t->data)[i]);
+    case IR_BF16: return ir_bf16_to_f32(((const uint16_t *)t->data)[i]);
     case IR_I32: return ((const int32_t *)t->data)[i];
     case IR_I64: return (double)((const int64_t *)t->data)[i];
     case IR_BOOL: return ((const uint8_t *)t->data)[i] != 0;
@@ -98,8 +98,8 @@ static int64_t saturate_i64(double v, int64_t lo, int64_t hi) {
 void ir_tensor_set(ir_tensor *t, int64_t i, double v) {
     switch (t->type.dtype) {
     case IR_F32: ((float *)t->data)[i] = (float)v; break;
-    case IR_F16: ((uint16_t *)t->data)[i] = f32_to_f16((float)v); break;
-    case IR_BF16: ((uint16_t *)t->data)[i] = f32_to_bf16((float)v); break;
+    case IR_F16: ((uint16_t *)t->data)[i] = ir_f32_to_f16((float)v); break;
+    case IR_BF16: ((uint16_t *)t->data)[i] = ir_f32_to_bf16((float)v); break;
     case IR_I32: ((int32_t *)t->data)[i] = (int32_t)saturate_i64(v, INT32_MIN, INT32_MAX); break;
     case IR_I64: ((int64_t *)t->data)[i] = saturate_i64(v, INT64_MIN, INT64_MAX); break;
     case IR_BOOL: ((uint8_t *)t->data)[i] = v != 0; break;

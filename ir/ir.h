@@ -305,6 +305,9 @@ typedef struct ir_kernel {
 
 /* Not a kernel: inputs, params, scalar constants, and views (reshape aliases its operand). */
 bool ir_node_is_free(const ir_node *n);
+/* Which axes of its input a reduction reduces (sum, mean, max, min, argmax, global_avg_pool);
+ * false for any other op. */
+bool ir_reduced_axes(const ir_node *n, bool axes[IR_MAX_RANK]);
 /* The kernels of g in execution order; returns the count, *out is malloc'd (caller frees). */
 int ir_graph_kernels(const ir_graph *g, ir_kernel **out);
 /* True when node n's value is read outside its own group (or by any node if ungrouped), or is
@@ -404,6 +407,12 @@ typedef struct ir_tensor {
 } ir_tensor;
 
 bool ir_tensor_alloc(ir_tensor *t, const ir_type *type);   /* zeroed; false on OOM */
+/* The storage formats: IEEE binary16 and bfloat16, rounding to nearest even (a NaN stays a NaN).
+ * Every backend rounds as these do; tests use them as the reference. */
+uint16_t ir_f32_to_f16(float f);
+float ir_f16_to_f32(uint16_t h);
+uint16_t ir_f32_to_bf16(float f);
+float ir_bf16_to_f32(uint16_t h);
 void ir_tensor_free(ir_tensor *t);
 /* Element i of a tensor of any numeric dtype, as a double (f32, i32, i64, bool). */
 double ir_tensor_get(const ir_tensor *t, int64_t i);

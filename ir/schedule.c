@@ -101,3 +101,18 @@ int ir_graph_kernels(const ir_graph *g, ir_kernel **out) {
     *out = k;
     return n;
 }
+
+bool ir_reduced_axes(const ir_node *n, bool axes[IR_MAX_RANK]) {
+    memset(axes, 0, sizeof(bool) * IR_MAX_RANK);
+    switch (n->op) {
+    case IR_OP_SUM:
+    case IR_OP_MEAN:
+    case IR_OP_MAX:
+    case IR_OP_MIN:
+        for (int i = 0; i < n->attr[IR_ATTR_AXES].n; i++) axes[n->attr[IR_ATTR_AXES].v[i]] = true;
+        return true;
+    case IR_OP_ARGMAX: axes[n->attr[IR_ATTR_AXIS].v[0]] = true; return true;
+    case IR_OP_GLOBAL_AVG_POOL: axes[2] = axes[3] = true; return true;
+    default: return false;
+    }
+}

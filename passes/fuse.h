@@ -70,8 +70,6 @@ bool fuse_same_dims(const ir_type *a, const ir_type *b);
 bool fuse_is_source(const ir_graph *g, const ir_node *n);        /* input, param, constant, views of them */
 bool fuse_is_cheap(const ir_node *n);                            /* worth recomputing */
 bool fuse_is_loop_op(const ir_node *n);                          /* may join a loop group */
-/* The reduced axes of a row-wise reduction (sum, mean, max, min, argmax, global_avg_pool). */
-bool fuse_reduce_axes(const ir_node *n, bool axes[IR_MAX_RANK]);
 
 /* The phases, in the order pass_fuse runs them (passes/fuse_rules.c, passes/fuse_loop.c). */
 void fuse_mark_recompute(fuse_state *st);   /* which producers fuse_recompute places */

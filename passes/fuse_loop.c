@@ -92,7 +92,7 @@ static int host_of(fuse_state *st, int u) {
     if (ir_node_is_free(n)) return -1;
     bool axes[IR_MAX_RANK];
     if (fuse_is_loop_op(n)) st->kind[r] = IR_FUSION_LOOP;
-    else if (fuse_reduce_axes(n, axes)) st->kind[r] = IR_FUSION_REDUCE;
+    else if (ir_reduced_axes(n, axes)) st->kind[r] = IR_FUSION_REDUCE;
     else return -1;
     return r;
 }

@@ -151,7 +151,7 @@ static void contraction_shape(const ir_graph *g, const ir_node *c, char *out, si
 static const ir_type *reduce_input(const ir_graph *g, const int *members, int count) {
     bool axes[IR_MAX_RANK];
     for (int i = 0; i < count; i++)
-        if (fuse_reduce_axes(g->nodes[members[i]], axes)) return &ir_operand(g, g->nodes[members[i]], 0)->type;
+        if (ir_reduced_axes(g->nodes[members[i]], axes)) return &ir_operand(g, g->nodes[members[i]], 0)->type;
     return &g->nodes[members[count - 1]]->type;
 }
 

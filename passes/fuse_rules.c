@@ -39,21 +39,6 @@ bool fuse_is_cheap(const ir_node *n) {
     return (ir_op_table[n->op].flags & IR_ELEMENTWISE) && ir_op_table[n->op].flops_per_elem <= 2;
 }
 
-bool fuse_reduce_axes(const ir_node *n, bool axes[IR_MAX_RANK]) {
-    memset(axes, 0, sizeof(bool) * IR_MAX_RANK);
-    switch (n->op) {
-    case IR_OP_SUM:
-    case IR_OP_MEAN:
-    case IR_OP_MAX:
-    case IR_OP_MIN:
-        for (int i = 0; i < n->attr[IR_ATTR_AXES].n; i++) axes[n->attr[IR_ATTR_AXES].v[i]] = true;
-        return true;
-    case IR_OP_ARGMAX: axes[n->attr[IR_ATTR_AXIS].v[0]] = true; return true;
-    case IR_OP_GLOBAL_AVG_POOL: axes[2] = axes[3] = true; return true;
-    default: return false;
-    }
-}
-
 /* A node no phase has put in a cluster yet. */
 static bool is_alone(fuse_state *st, int v) {
     return fuse_find(st, v) == v && st->first[v] == v && st->last[v] == v && st->kind[v] == FUSE_NO_KIND;
@@ -205,7 +190,7 @@ static void rows_init(rows *r, const ir_type *x, const bool axes[IR_MAX_RANK]) {
 static row_role role_of(const rows *r, const ir_graph *g, const ir_node *n, fuse_why *why) {
     bool axes[IR_MAX_RANK];
     *why = FUSE_WHY_NONE;
-    if (fuse_reduce_axes(n, axes)) {
+    if (ir_reduced_axes(n, axes)) {
         if (!fuse_same_dims(&ir_operand(g, n, 0)->type, &r->x)) *why = FUSE_WHY_REDUCE_INPUT;
         else if (memcmp(axes, r->axes, sizeof axes) != 0) *why = FUSE_WHY_REDUCE_AXES;
         return *why == FUSE_WHY_NONE ? ROLE_REDUCTION : ROLE_NONE;
@@ -285,7 +270,7 @@ static bool reduce_try(fuse_state *st, const rows *r, int root, int u, int v, in
 static void fuse_rows(fuse_state *st, int r0, int *queue) {
     const ir_graph *g = st->g;
     bool axes[IR_MAX_RANK];
-    fuse_reduce_axes(g->nodes[r0], axes);
+    ir_reduced_axes(g->nodes[r0], axes);
     rows r;
     rows_init(&r, &ir_operand(g, g->nodes[r0], 0)->type, axes);
     st->kind[r0] = IR_FUSION_REDUCE;
@@ -309,6 +294,6 @@ void fuse_reductions(fuse_state *st) {
     if (!queue) ir_internal_error(__FILE__, __LINE__, "out of memory");
     bool axes[IR_MAX_RANK];
     for (int v = 0; v < st->n; v++)
-        if (fuse_reduce_axes(st->g->nodes[v], axes) && is_alone(st, v) && !st->recompute[v]) fuse_rows(st, v, queue);
+        if (ir_reduced_axes(st->g->nodes[v], axes) && is_alone(st, v) && !st->recompute[v]) fuse_rows(st, v, queue);
     free(queue);
 }

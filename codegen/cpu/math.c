@@ -18,8 +18,6 @@ static const double exp_p[] = {0x1.fffffcp-2, 0x1.55548cp-3, 0x1.555858p-5, 0x1.
 /* log1p(f) = f - f²/2 + f³·P(f), f in [√½ - 1, √2 - 1]: relative error 2^-27.3 */
 static const double log_p[] = {0x1.555554p-2, -0x1.000228p-2, 0x1.99a036p-3, -0x1.547226p-3,
                                0x1.22d5e2p-3, -0x1.0d81e4p-3, 0x1.057818p-3, -0x1.3910b2p-4};
-/* tanh(x) = x + x³·P(x²), |x| < 0.625: relative error 2^-27.7 */
-static const double tanh_p[] = {-0x1.555532p-2, 0x1.1106f6p-3, -0x1.b835a4p-5, 0x1.51f8cep-6, -0x1.750ce4p-8};
 /* erf(x) = x + x·Q(x²), |x| < 1: relative error 2^-29.4. Q(0) = 2/√π - 1, so the leading
  * coefficient 2/√π is carried exactly by the "x +" term. */
 static const double erf_q[] = {0x1.06eba8p-3, -0x1.81273ep-2,  0x1.ce2ce6p-4, -0x1.b7f71ap-6,
@@ -172,10 +170,34 @@ static parts exp_core(const mb *c, LLVMValueRef hi, LLVMValueRef lo) {
     return (parts){add(c, q, kf(c, 1.0)), n};
 }
 
+/* e^x as m·s with m = e^x·2^-b exact and normal and s = 2^b: b = 1 for x ≥ -64, so that
+ * m = p·2^(n-1) stays finite for n = 128 and m·s overflows to inf with one rounding; b = -64
+ * below, where e^x may be denormal and m·s rounds it once. x is clamped to [-120, 89] (hi_clamp
+ * false: x ≤ 0 already): beyond either end e^x is 0 or inf, and every x·e^x is 0 below -120. */
+typedef struct scaled {
+    LLVMValueRef m, s;
+} scaled;
+
+static scaled exp_scaled(const mb *c, LLVMValueRef x, bool hi_clamp) {
+    if (hi_clamp) x = min_k(c, x, 89.0);
+    x = max_k(c, x, -120.0);
+    /* the magic number plus 254 rounds the same, and bits(j) << 23 is then (n + 254) << 23 */
+    LLVMValueRef j = add(c, mul(c, x, kf(c, LOG2E)), kf(c, MAGIC_F32 + 254)), nf = sub(c, j, kf(c, MAGIC_F32 + 254));
+    LLVMValueRef r = fma_(c, nf, kf(c, -LN2_HI), x);
+    r = fma_(c, nf, kf(c, -LN2_LO), r);
+    LLVMValueRef q = fma_(c, mul(c, r, r), horner(c, r, exp_p, N_COEF(exp_p)), r);
+    LLVMValueRef s = sel(c, lt(c, x, -64.0), kf(c, 0x1p-64), kf(c, 2.0));
+    /* 2^(n-b) has the bits (n - b + 127) << 23 = ((n + 254) << 23) - bits(2^b) */
+    LLVMValueRef eb =
+        LLVMBuildSub(c->b, LLVMBuildShl(c->b, bits(c, j, c->i32), ki(c->i32, 23), ""), bits(c, s, c->i32), "");
+    LLVMValueRef e = bits(c, eb, c->f32);
+    return (scaled){fma_(c, q, e, e), s};
+}
+
 static LLVMValueRef emit_exp(const mb *c, LLVMValueRef x, LLVMValueRef y) {
     (void)y;
-    parts e = exp_core(c, x, NULL);
-    return scale(c, e.p, e.n);
+    scaled e = exp_scaled(c, x, true);
+    return mul(c, e.m, e.s);
 }
 
 /* mult·sigmoid(v) (mult NULL for 1), from e^-|v| = p·2^n given as hi + lo: mult/(1 + e) for
@@ -193,16 +215,26 @@ static LLVMValueRef times_sigmoid(const mb *c, LLVMValueRef mult, LLVMValueRef n
     return sel(c, negative, neg, pos);
 }
 
+/* sigmoid with one division: e = e^-|x| never overflows; 1/(1 + e) for x ≥ 0, e/(1 + e) for
+ * x < 0. In the denormal tail 1 + e is 1, so the result is e, rounded once. */
 static LLVMValueRef emit_sigmoid(const mb *c, LLVMValueRef x, LLVMValueRef y) {
     (void)y;
-    return times_sigmoid(c, NULL, lt(c, x, 0.0), fneg(c, fabs_(c, x)), NULL);
+    scaled es = exp_scaled(c, fneg(c, fabs_(c, x)), false);
+    LLVMValueRef e = mul(c, es.m, es.s);
+    return fdiv(c, sel(c, lt(c, x, 0.0), e, kf(c, 1.0)), add(c, e, kf(c, 1.0)));
 }
 
-/* silu(-inf) is -inf·0 = NaN, as NumPy's x·sigmoid(x) (and the interpreter) give. */
+/* silu(x) = x·sigmoid(x) with one division, from e = e^-|x| = m·s: x/(1 + e) for x ≥ 0 and
+ * (x·m/(1 + e))·s for x < 0, so a denormal result is rounded once, not formed from a denormal
+ * e. Below exp_scaled's clamp it is x·0: -0, and -inf·0 = NaN for -inf, as NumPy's x·sigmoid(x)
+ * (and the interpreter) give. */
 static LLVMValueRef emit_silu(const mb *c, LLVMValueRef x, LLVMValueRef y) {
     (void)y;
-    LLVMValueRef r = times_sigmoid(c, x, lt(c, x, 0.0), fneg(c, fabs_(c, x)), NULL);
-    return sel(c, eq(c, x, -INFINITY), kf(c, NAN), r);
+    scaled es = exp_scaled(c, fneg(c, fabs_(c, x)), false);
+    LLVMValueRef negative = lt(c, x, 0.0), one = kf(c, 1.0);
+    LLVMValueRef q = fdiv(c, mul(c, x, sel(c, negative, es.m, one)), fma_(c, es.m, es.s, one));
+    LLVMValueRef r = mul(c, q, sel(c, negative, es.s, one));
+    return sel(c, lt(c, x, -120.0), mul(c, x, kf(c, 0.0)), r);
 }
 
 /* gelu_tanh(x) = 0.5x(1 + tanh(u)) = x·sigmoid(2u), 2u = x·(√(8/π) + 0.044715·√(8/π)·x²). 2u
@@ -222,17 +254,25 @@ static LLVMValueRef emit_gelu_tanh(const mb *c, LLVMValueRef x, LLVMValueRef y) 
     return sel(c, eq(c, x, -INFINITY), kf(c, NAN), r);
 }
 
-/* tanh: x + x³·P(x²) below 0.625; above, ±(1 - 2/(e^{2|x|} + 1)), which is ≥ 0.55 there, so the
- * subtraction loses nothing; |x| is clamped at 10, where tanh is 1 in f32. */
+/* tanh|x| = -m/(2 + m) with m = expm1(-2|x|) = 2^n·q + (2^n - 1), q = e^r - 1 from exp's
+ * reduction: one division, no cancellation (for n = 0, m = q, which is r = -2|x| near 0), and
+ * the sign by copysign, so ±0 and denormals give themselves. |x| is clamped at 10, where tanh
+ * is 1 in f32. The reduction runs on w = |x| with the factor -2 folded into exact constants:
+ * r = -2r', r' = w + n·ln2/2, and q = r + r²·P(r) = r'·(-2 + r'·P'(r')), P'(r') = 4·P(-2r'). */
 static LLVMValueRef emit_tanh(const mb *c, LLVMValueRef x, LLVMValueRef y) {
     (void)y;
-    LLVMValueRef ax = fabs_(c, x), s = mul(c, x, x);
-    LLVMValueRef small = fma_(c, mul(c, x, s), horner(c, s, tanh_p, N_COEF(tanh_p)), x);
-    parts e = exp_core(c, mul(c, min_k(c, ax, 10.0), kf(c, 2.0)), NULL);
-    LLVMValueRef d = add(c, scale(c, e.p, e.n), kf(c, 1.0));
-    LLVMValueRef big = sub(c, kf(c, 1.0), fdiv(c, kf(c, 2.0), d));
-    LLVMValueRef r = sel(c, lt(c, ax, 0.625), small, copysign_(c, big, x));
-    return sel(c, eq(c, x, 0.0), x, r); /* x + x³·P is +0 for -0 */
+    LLVMValueRef w = min_k(c, fabs_(c, x), 10.0);
+    /* the magic number plus 127 rounds the same, and bits(j) << 23 is then the bits of 2^n */
+    LLVMValueRef j = add(c, mul(c, w, kf(c, -2 * LOG2E)), kf(c, MAGIC_F32 + 127));
+    LLVMValueRef nf = sub(c, j, kf(c, MAGIC_F32 + 127));
+    LLVMValueRef r = fma_(c, nf, kf(c, LN2_HI / 2), w);
+    r = fma_(c, nf, kf(c, LN2_LO / 2), r);
+    double pp[N_COEF(exp_p)];
+    for (int i = 0; i < N_COEF(exp_p); i++) pp[i] = ldexp(exp_p[i], 2 + i) * (i % 2 ? -1 : 1);
+    LLVMValueRef q = mul(c, r, fma_(c, r, horner(c, r, pp, N_COEF(pp)), kf(c, -2.0)));
+    LLVMValueRef s = bits(c, LLVMBuildShl(c->b, bits(c, j, c->i32), ki(c->i32, 23), ""), c->f32);
+    LLVMValueRef m = fma_(c, s, q, sub(c, s, kf(c, 1.0)));
+    return copysign_(c, fdiv(c, m, sub(c, kf(c, -2.0), m)), x);
 }
 
 /* ---- log ------------------------------------------------------------------------------------ */

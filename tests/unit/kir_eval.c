@@ -11,59 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- f16 and bf16 (the interpreter's conversions) ---------------------------------------------- */
-
-static uint16_t f32_to_f16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    uint32_t sign = u & 0x80000000u;
-    u ^= sign;
-    uint16_t h;
-    if (u >= (127u + 16u) << 23) {
-        h = u > 0x7f800000u ? 0x7e00 : 0x7c00;
-    } else if (u < 113u << 23) {
-        float v, magic = 0.5f;
-        memcpy(&v, &u, 4);
-        v += magic;
-        uint32_t r;
-        memcpy(&r, &v, 4);
-        h = (uint16_t)(r - 0x3f000000u);
-    } else {
-        uint32_t odd = (u >> 13) & 1;
-        u -= 112u << 23;
-        u += 0xfffu + odd;
-        h = (uint16_t)(u >> 13);
-    }
-    return (uint16_t)(h | (sign >> 16));
-}
-
-static float f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-    if (exp == 0) {
-        float v = ldexpf((float)mant, -24);
-        return sign ? -v : v;
-    }
-    uint32_t u = exp == 31 ? sign | 0x7f800000u | (mant << 13) : sign | ((exp + 112) << 23) | (mant << 13);
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static uint16_t f32_to_bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
-    u += 0x7fffu + ((u >> 16) & 1);
-    return (uint16_t)(u >> 16);
-}
-
-static float bf16_to_f32(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 /* ---- the validator ------------------------------------------------------------------------------ */
 
 typedef struct validator {
@@ -318,8 +265,8 @@ static kv load(ev *e, int b, int64_t idx) {
     if (!at) return r;
     switch (e->p->buffers[b].dtype) {
     case IR_F32: { float f; memcpy(&f, at, 4); r.f = f; break; }
-    case IR_F16: { uint16_t h; memcpy(&h, at, 2); r.f = f16_to_f32(h); break; }
-    case IR_BF16: { uint16_t h; memcpy(&h, at, 2); r.f = bf16_to_f32(h); break; }
+    case IR_F16: { uint16_t h; memcpy(&h, at, 2); r.f = ir_f16_to_f32(h); break; }
+    case IR_BF16: { uint16_t h; memcpy(&h, at, 2); r.f = ir_bf16_to_f32(h); break; }
     case IR_I32: { int32_t v; memcpy(&v, at, 4); r.i = v; break; }
     case IR_I64: memcpy(&r.i, at, 8); break;
     default: r.i = *(uint8_t *)at != 0; break;
@@ -333,8 +280,8 @@ static void store(ev *e, int b, int64_t idx, kv v) {
     float f = (float)v.f;
     switch (e->p->buffers[b].dtype) {
     case IR_F32: memcpy(at, &f, 4); break;
-    case IR_F16: { uint16_t h = f32_to_f16(f); memcpy(at, &h, 2); break; }
-    case IR_BF16: { uint16_t h = f32_to_bf16(f); memcpy(at, &h, 2); break; }
+    case IR_F16: { uint16_t h = ir_f32_to_f16(f); memcpy(at, &h, 2); break; }
+    case IR_BF16: { uint16_t h = ir_f32_to_bf16(f); memcpy(at, &h, 2); break; }
     case IR_I32: { int32_t x = (int32_t)v.i; memcpy(at, &x, 4); break; }
     case IR_I64: memcpy(at, &v.i, 8); break;
     default: *(uint8_t *)at = v.i != 0; break;

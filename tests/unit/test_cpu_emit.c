@@ -220,8 +220,6 @@ static cg_program *flat_program(void) {
     return p;
 }
 
-static uint16_t f32_to_f16(float f);
-static float f16_to_f32(uint16_t h);
 
 static void test_flat(void) {
     cg_program *p = flat_program();
@@ -254,7 +252,7 @@ static void test_flat(void) {
                 int bad = 0, bad16 = 0;
                 for (int64_t i = 0; i < n; i++) {
                     bad += bits_of(out[i]) != bits_of(ref[i]);
-                    float want = expf(a[i]) * b[i], got = f16_to_f32(half[i]);
+                    float want = expf(a[i]) * b[i], got = ir_f16_to_f32(half[i]);
                     bad16 += !(fabsf(got - want) <= 2e-3f * fabsf(want) + 1e-6f);
                 }
                 CHECK(bad == 0, "flat n=%lld misalign=%d split=%d: %d wrong", (long long)n, misalign[mi], split, bad);
@@ -534,41 +532,6 @@ static void test_checks(void) {
 
 /* ---- f16 and bf16 --------------------------------------------------------------------------------- */
 
-/* The interpreter's conversions (ir/interp.c), the definition to match. */
-static uint16_t f32_to_f16(float f) {
-    uint32_t u = bits_of(f), sign = u & 0x80000000u;
-    u ^= sign;
-    uint16_t h;
-    if (u >= (127u + 16u) << 23) {
-        h = u > 0x7f800000u ? 0x7e00 : 0x7c00;
-    } else if (u < 113u << 23) {
-        float v = float_of(u) + 0.5f;
-        h = (uint16_t)(bits_of(v) - 0x3f000000u);
-    } else {
-        uint32_t odd = (u >> 13) & 1;
-        u -= 112u << 23;
-        u += 0xfffu + odd;
-        h = (uint16_t)(u >> 13);
-    }
-    return (uint16_t)(h | (sign >> 16));
-}
-
-static float f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-    if (exp == 0) {
-        float v = ldexpf((float)mant, -24);
-        return sign ? -v : v;
-    }
-    return float_of(exp == 31 ? sign | 0x7f800000u | (mant << 13) : sign | ((exp + 112) << 23) | (mant << 13));
-}
-
-static uint16_t f32_to_bf16(float f) {
-    uint32_t u = bits_of(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
-    u += 0x7fffu + ((u >> 16) & 1);
-    return (uint16_t)(u >> 16);
-}
-
 enum { NH = 65536 + 64 };
 
 static void test_half(void) {
@@ -599,11 +562,11 @@ static void test_half(void) {
         CHECK(fn_of(j, "from_half")(slots, 0, NH, NULL) == 0);
         int bad_h = 0, bad_b = 0, bad_lh = 0, bad_lb = 0;
         for (int n = 0; n < NH; n++) {
-            uint16_t want = f32_to_f16(xs[n]);
+            uint16_t want = ir_f32_to_f16(xs[n]);
             /* NaN payloads: hardware keeps some payload bits, the interpreter a canonical NaN */
             bad_h += isnan(xs[n]) ? (hs[n] & 0xfc00) != (want & 0xfc00) || !(hs[n] & 0x3ff) : hs[n] != want;
-            bad_b += bs[n] != f32_to_bf16(xs[n]);
-            float lh = f16_to_f32(hin_s[n]);
+            bad_b += bs[n] != ir_f32_to_bf16(xs[n]);
+            float lh = ir_f16_to_f32(hin_s[n]);
             bad_lh += isnan(lh) ? !isnan(ys[n]) || signbit(lh) != signbit(ys[n]) : bits_of(ys[n]) != bits_of(lh);
             bad_lb += bits_of(ys[NH + n]) != (uint32_t)bin_s[n] << 16;
         }
