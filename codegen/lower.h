@@ -90,7 +90,7 @@ int cg_new_var(cg_lower *w, const char *prefix, ir_dtype type, bool is_index, in
 void cg_emit_at(cg_lower *w, int level, cg_stmt *s);
 void cg_emit_assign(cg_lower *w, int level, int var, cg_expr *value);
 void cg_emit_store(cg_lower *w, int level, int buf, cg_expr *index, cg_expr *value, bool nontemporal);
-void cg_emit_check(cg_lower *w, int level, cg_expr *ok, const char *message);
+void cg_emit_check(cg_lower *w, int level, cg_expr *ok, ir_loc loc, const char *what);
 /* Opens a loop as a child of the scope at `level` (the scopes above it are set aside until the
  * matching close); returns its variable. Closing appends it to its parent; a loop that contains
  * another loop is not innermost and loses CG_LOOP_VECTOR. */
@@ -129,7 +129,7 @@ cg_expr *cg_pool_value(cg_lower *w, const ir_node *n, const cg_coords *c);
 cg_expr *cg_matmul_value(cg_lower *w, const ir_node *n, const cg_coords *c);
 cg_expr *cg_conv_value(cg_lower *w, const ir_node *n, const cg_coords *c);
 cg_expr *cg_cross_entropy_value(cg_lower *w, const ir_node *n, const cg_coords *c);
-cg_expr *cg_int_pow(cg_lower *w, cg_expr *base, cg_expr *exp, int level);
+cg_expr *cg_int_pow(cg_lower *w, cg_expr *base, cg_expr *exp, int level, ir_loc loc);
 
 /* ---- lower_kernel.c: the kernels --------------------------------------------------------------- */
 

@@ -201,7 +201,7 @@ static cg_expr *gather_value(cg_lower *w, const ir_node *n, const cg_coords *c) 
     int64_t dim = xt->dims[axis];
     cg_coords ic = {.rank = it->rank}, xc = {.rank = xt->rank};
     if (dim == 0) { /* every index is out of range: the check fails, nothing is read */
-        cg_emit_check(w, w->min_level, cg_const_i(w, IR_BOOL, 0), "gather: index out of range of an empty axis");
+        cg_emit_check(w, w->min_level, cg_const_i(w, IR_BOOL, 0), n->loc, "gather: index out of range of an empty axis");
         return cg_const_of(w, n->type.dtype, 0);
     }
     for (int i = 0; i < it->rank; i++) ic.c[i] = c->c[axis + i];
@@ -211,7 +211,7 @@ static cg_expr *gather_value(cg_lower *w, const ir_node *n, const cg_coords *c) 
     char msg[160];
     snprintf(msg, sizeof msg, "gather: index out of range [-%lld, %lld) for axis %d", (long long)dim, (long long)dim,
              axis);
-    cg_emit_check(w, level, ok, msg);
+    cg_emit_check(w, level, ok, n->loc, msg);
     v = cg_select(w, cg_call2(w, CG_LT, v, cg_index(w, 0)), cg_add(w, v, cg_index(w, dim)), v);
     for (int i = 0; i < axis; i++) xc.c[i] = c->c[i];
     xc.c[axis] = cg_clamp(w, v, 0, dim - 1);
@@ -289,7 +289,7 @@ static cg_expr *binary_value(cg_lower *w, const ir_node *n, const cg_coords *c) 
     case IR_OP_MINIMUM: return cg_min_num(w, a, b);
     case IR_OP_POW:
         if (a->type == IR_F32) return cg_call2(w, CG_POW, a, b);
-        return cg_int_pow(w, a, b, cg_coords_level(c) > w->min_level ? cg_coords_level(c) : w->min_level);
+        return cg_int_pow(w, a, b, cg_coords_level(c) > w->min_level ? cg_coords_level(c) : w->min_level, n->loc);
     case IR_OP_DIV:
         if (a->type != IR_F32) {
             ir_bug(w->d, n->loc, "lowering: integer div reached code generation");

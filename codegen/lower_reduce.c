@@ -281,7 +281,7 @@ cg_expr *cg_cross_entropy_value(cg_lower *w, const ir_node *n, const cg_coords *
     snprintf(msg, sizeof msg, "cross_entropy: label out of range [0, %lld)", (long long)classes);
     cg_expr *label = cg_cast(w, IR_I64, cg_elem(w, n->in[1], c));
     cg_expr *ok = cg_call2(w, CG_AND, cg_call2(w, CG_GE, label, cg_index(w, 0)), cg_call2(w, CG_LT, label, cg_index(w, classes)));
-    cg_emit_check(w, level, ok, msg);
+    cg_emit_check(w, level, ok, n->loc, msg);
     if (classes == 0) return cg_const_f(w, NAN);
     int m = new_acc(w, IR_F32, level, cg_const_f(w, -INFINITY)), s = -1;
     for (int pass = 0; pass < 2; pass++) {
@@ -306,10 +306,10 @@ cg_expr *cg_cross_entropy_value(cg_lower *w, const ir_node *n, const cg_coords *
 
 /* Exponentiation by squaring modulo the dtype's width (the low bits of the exact power); a
  * negative exponent fails the check, as the interpreter refuses it. */
-cg_expr *cg_int_pow(cg_lower *w, cg_expr *base, cg_expr *e, int level) {
+cg_expr *cg_int_pow(cg_lower *w, cg_expr *base, cg_expr *e, int level, ir_loc loc) {
     ir_dtype t = base->type;
     cg_expr *one = cg_const_i(w, t, 1), *zero = cg_const_i(w, t, 0);
-    cg_emit_check(w, level, cg_call2(w, CG_GE, e, zero), "pow: integers to negative integer powers are not allowed");
+    cg_emit_check(w, level, cg_call2(w, CG_GE, e, zero), loc, "pow: integers to negative integer powers are not allowed");
     if (e->kind == CG_CONST) {
         cg_expr *r = one;
         for (int64_t k = e->value.i; k > 0; k >>= 1, base = cg_call2(w, CG_MUL, base, base))

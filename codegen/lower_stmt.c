@@ -69,10 +69,16 @@ void cg_emit_store(cg_lower *w, int level, int buf, cg_expr *index, cg_expr *val
     cg_emit_at(w, level, s);
 }
 
-/* Checks are numbered per kernel; one message is shared by all checks that say the same. */
-void cg_emit_check(cg_lower *w, int level, cg_expr *ok, const char *message) {
+/* Checks are numbered per kernel; one message is shared by all checks that say the same. The
+ * message starts with the op's source location, as the interpreter's error does. */
+void cg_emit_check(cg_lower *w, int level, cg_expr *ok, ir_loc loc, const char *what) {
     IR_ASSERT(ok->type == IR_BOOL);
     if (cg_is_const(ok, 1)) return;
+    char message[512];
+    if (loc.file >= 0 && loc.file < w->d->n_sources)
+        snprintf(message, sizeof message, "%s:%d:%d: %s", w->d->sources[loc.file].name, loc.line, loc.col, what);
+    else
+        snprintf(message, sizeof message, "%s", what);
     cg_kernel *k = w->k;
     int id = -1;
     for (int i = 0; i < k->n_checks && id < 0; i++)

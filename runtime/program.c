@@ -199,7 +199,7 @@ static int report_failure(rt_exec *e, const rt_step *s) {
     int check = first->fail_code - 1;
     const char *name = s->name ? s->name : "?";
     if (check >= 0 && check < s->n_checks && s->checks && s->checks[check])
-        snprintf(e->error, sizeof e->error, "kernel %s: %s", name, s->checks[check]);
+        snprintf(e->error, sizeof e->error, "%s (in kernel %s)", s->checks[check], name);
     else
         snprintf(e->error, sizeof e->error, "kernel %s: check %d failed", name, first->fail_code);
     return first->fail_code;

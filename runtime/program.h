@@ -96,7 +96,8 @@ int rt_exec_threads(const rt_exec *e);
 
 /* Runs every step in order. slots has p->n_slots entries; slots[0] is set to the arena by the
  * call; the others are the caller's buffers (dense, row-major, at least 4-byte aligned).
- * Returns 0, or non-zero when a kernel's check failed (rt_exec_error says which kernel and why). */
+ * Returns 0, or non-zero when a kernel's check failed; rt_exec_error then says why and where:
+ * "MESSAGE (in kernel NAME)". */
 int rt_exec_run(rt_exec *e, char **slots);
 const char *rt_exec_error(const rt_exec *e);
 

@@ -248,7 +248,8 @@ def test_cpu_backend(tmp):
     np.save(f"{tmp}/ga.npy", np.ones((5, 3), np.float32))
     np.save(f"{tmp}/gi.npy", np.array([0, 7], np.int32))
     expect_error("cpu gather out of range", ["run", f"{tmp}/gather.tg", "--in", f"a={tmp}/ga.npy", "--in",
-                                             f"i={tmp}/gi.npy"], "kernel gather", "out of range")
+                                             f"i={tmp}/gi.npy"], "gather.tg:2:7: gather: index out of range",
+                 "(in kernel gather_2x3)")
 
 
 def main():

@@ -159,7 +159,7 @@ static void test_failed_checks(void) {
         CHECK(e != NULL, "%s", err);
         out[0] = 0;
         CHECK(rt_exec_run(e, slots) != 0);
-        CHECK(strcmp(rt_exec_error(e), "kernel check_values: value is too large") == 0, "%d threads: '%s'", threads,
+        CHECK(strcmp(rt_exec_error(e), "value is too large (in kernel check_values)") == 0, "%d threads: '%s'", threads,
               rt_exec_error(e));
         CHECK(out[0] != 42, "the run went on after a failed check");
         rt_exec_destroy(e);
@@ -447,7 +447,7 @@ static void test_gemm_failures(void) {
             rt_exec *e = rt_exec_create(&p, threads, err, sizeof err);
             CHECK(e != NULL, "%s", err);
             CHECK(rt_exec_run(e, slots) != 0);
-            CHECK(strcmp(rt_exec_error(e), "kernel mm_check: early") == 0, "n=%lld %d threads: '%s'", (long long)ns[i],
+            CHECK(strcmp(rt_exec_error(e), "early (in kernel mm_check)") == 0, "n=%lld %d threads: '%s'", (long long)ns[i],
                   threads, rt_exec_error(e));
             rt_exec_destroy(e);
         }
