@@ -1,5 +1,6 @@
 # Tests of the Graph IR text form (tests/ir/, docs/ir.md): golden files run through tfc and
-# FileCheck by tests/ir/check.sh (NAME.tgir, NAME.dot.tgir, NAME.svg.tgir, NAME.bad.tgir: see its
+# FileCheck by tests/ir/check.sh (NAME.tgir, NAME.dot.tgir, NAME.svg.tgir, NAME.bad.tgir,
+# NAME.kernel.tgir: see its
 # banner), the print-parse-print round trip of every example (at each dump stage), and, with
 # TFC_FUZZ, a fuzz target for the parser.
 if(TFC_FILECHECK)

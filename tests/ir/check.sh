@@ -5,7 +5,8 @@
 #   NAME.dot.tgir  `tfc dump FILE --format dot` succeeds and matches (and `dot` accepts it, if installed);
 #   NAME.svg.tgir  `tfc dump FILE --format svg` matches (skipped, status 77, without Graphviz), and
 #                  with no `dot` on PATH it exits 1 with a clear message;
-#   NAME.bad.tgir  `tfc opt FILE` exits with status 1 and its stderr matches the CHECK lines.
+#   NAME.bad.tgir  `tfc opt FILE` exits with status 1 and its stderr matches the CHECK lines;
+#   NAME.kernel.tgir  `tfc dump FILE --stage kernel` (the Kernel IR after -O3) matches.
 set -u
 tfc=$1 filecheck=$2 file=$3
 tmp=$(mktemp -d) || exit 1
@@ -21,6 +22,10 @@ case $file in
         exit 1
     fi
     "$filecheck" --dump-input=fail "$file" <"$tmp/err"
+    ;;
+*.kernel.tgir)
+    "$tfc" dump "$file" --stage kernel >"$tmp/out" || exit 1
+    "$filecheck" --dump-input=fail "$file" <"$tmp/out"
     ;;
 *.dot.tgir)
     "$tfc" dump "$file" --stage graph --format dot >"$tmp/out" || exit 1
