@@ -22,6 +22,8 @@ typedef struct cg_cpu_options {
 /* Initializes LLVM's native target once and makes a target machine for o->cpu (reporting an
  * unknown CPU name with the known ones). NULL after reporting. */
 LLVMTargetMachineRef cg_cpu_target_machine(const cg_cpu_options *o, ir_diag *d);
+/* Gives module m the triple and data layout of tm (before emission and before optimizing). */
+void cg_cpu_set_target(LLVMModuleRef m, LLVMTargetMachineRef tm);
 /* Whether the machine's triple is x86-64 (non-temporal vector stores, sfence). */
 bool cg_cpu_target_is_x86_64(LLVMTargetMachineRef tm);
 /* The widest f32 vector of the machine's CPU in bytes: 64 (AVX-512F), 32 (AVX) or 16. */

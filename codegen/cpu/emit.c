@@ -120,12 +120,7 @@ static bool check_names(const cg_program *p, LLVMModuleRef m, int k, ir_diag *d)
 LLVMModuleRef cg_cpu_emit_module(const cg_program *p, LLVMContextRef ctx, LLVMTargetMachineRef tm, ir_diag *d) {
     const char *name = p->graph && p->graph->name ? p->graph->name : "tfc";
     LLVMModuleRef m = LLVMModuleCreateWithNameInContext(name, ctx);
-    char *triple = LLVMGetTargetMachineTriple(tm);
-    LLVMSetTarget(m, triple);
-    LLVMDisposeMessage(triple);
-    LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
-    LLVMSetModuleDataLayout(m, layout);
-    LLVMDisposeTargetData(layout);
+    cg_cpu_set_target(m, tm);
     for (int k = 0; k < p->n_kernels; k++) {
         if (!cg_cpu_kernel_symbol(p, k)) continue;
         if (!check_names(p, m, k, d) || !emit_kernel(p, k, m, tm, d)) {

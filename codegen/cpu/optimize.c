@@ -37,12 +37,7 @@ bool cg_cpu_report_llvm_diag(const cg_cpu_llvm_diag *sink, const char *what, ir_
 bool cg_cpu_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level, ir_diag *d) {
     if (opt_level < 0) opt_level = 0;
     if (opt_level > 3) opt_level = 3;
-    char *triple = LLVMGetTargetMachineTriple(tm);
-    LLVMSetTarget(m, triple);
-    LLVMDisposeMessage(triple);
-    LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
-    LLVMSetModuleDataLayout(m, layout);
-    LLVMDisposeTargetData(layout);
+    cg_cpu_set_target(m, tm);
     LLVMPassBuilderOptionsRef options = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(options, opt_level >= 2);
     LLVMPassBuilderOptionsSetSLPVectorization(options, opt_level >= 2);

@@ -145,3 +145,12 @@ int cg_cpu_vector_bytes(LLVMTargetMachineRef tm) {
     if (avx < 0) bytes = 16;
     return bytes;
 }
+
+void cg_cpu_set_target(LLVMModuleRef m, LLVMTargetMachineRef tm) {
+    char *triple = LLVMGetTargetMachineTriple(tm);
+    LLVMSetTarget(m, triple);
+    LLVMDisposeMessage(triple);
+    LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
+    LLVMSetModuleDataLayout(m, layout);
+    LLVMDisposeTargetData(layout);
+}
