@@ -98,16 +98,13 @@ bool cg_in_kernel(const cg_lower *w, int id) { return id >= w->first && id < w->
 /* ---- index maps ----------------------------------------------------------------------------- */
 
 /* NumPy broadcasting of operand type t into c's space: aligned right, size-1 axes read at 0.
- * The linear index survives when nothing is actually broadcast. A single element is read at the
- * constant 0, never through the linear index: the memo is keyed by the coordinates only, and
- * those of a one-element value are the same constants in every loop of the kernel, while the
- * linear index names one loop's variable. */
+ * The linear index survives when nothing is actually broadcast. */
 static void broadcast_coords(cg_lower *w, const cg_coords *c, const ir_type *space, const ir_type *t, cg_coords *out) {
     int shift = c->rank - t->rank;
     IR_ASSERT(shift >= 0);
     out->rank = t->rank;
     for (int i = 0; i < t->rank; i++) out->c[i] = t->dims[i] == 1 ? cg_index(w, 0) : c->c[i + shift];
-    out->flat = ir_type_elems(t) == ir_type_elems(space) && ir_type_elems(t) > 1 ? c->flat : NULL;
+    out->flat = ir_type_elems(t) == ir_type_elems(space) ? c->flat : NULL;
 }
 
 static const ir_type *type_of(const cg_lower *w, int id) { return &w->g->nodes[id]->type; }
@@ -404,12 +401,6 @@ cg_expr *cg_elem(cg_lower *w, int id, const cg_coords *c) {
     IR_ASSERT(c->rank == w->g->nodes[id]->type.rank);
     cg_expr *v = memo_get(w, id, c);
     if (v) return v;
-    cg_coords single;
-    if (c->flat && ir_type_elems(&w->g->nodes[id]->type) == 1) {
-        single = *c;   /* see broadcast_coords: one element is never read through a loop's index */
-        single.flat = NULL;
-        c = &single;
-    }
     v = compute(w, w->g->nodes[id], c);
     IR_ASSERT(v->type == cg_value_type(w->g->nodes[id]->type.dtype));
     cg_memo_set(w, id, c, v);
