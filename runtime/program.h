@@ -91,6 +91,11 @@ typedef struct rt_exec rt_exec;
  * splits GEMMs into tiles fixed by their shapes, so results do not depend on the thread count).
  * NULL on failure, with the reason in err. p must outlive the executor. */
 rt_exec *rt_exec_create(const rt_program *p, int n_threads, char *err, size_t err_size);
+/* As rt_exec_create for several programs that run one at a time (a module's graphs): one arena
+ * (the largest any program needs), one pool, one set of scratch tiles. programs[i] must outlive
+ * the executor; rt_exec_run_program picks the one to run. */
+rt_exec *rt_exec_create_multi(const rt_program *const *programs, int n_programs, int n_threads, char *err,
+                              size_t err_size);
 void rt_exec_destroy(rt_exec *e);   /* NULL is ignored */
 int rt_exec_threads(const rt_exec *e);
 
@@ -99,6 +104,9 @@ int rt_exec_threads(const rt_exec *e);
  * Returns 0, or non-zero when a kernel's check failed; rt_exec_error then says why and where:
  * "MESSAGE (in kernel NAME)". */
 int rt_exec_run(rt_exec *e, char **slots);
+/* Runs program i (0 <= i < n_programs) of an executor made by rt_exec_create_multi; the profile
+ * functions below then describe that program's steps. rt_exec_run runs program 0. */
+int rt_exec_run_program(rt_exec *e, int program, char **slots);
 const char *rt_exec_error(const rt_exec *e);
 
 /* While on, each run records every step's start and end time (the last run's are kept). */
