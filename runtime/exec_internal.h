@@ -47,19 +47,23 @@ typedef struct rt_thread_state {
     int fail_code;                    /* its kernel's return value (1 + check index) */
 } rt_thread_state;
 
+/* One executor runs any of its programs, one at a time: the arena, the pool and the scratch are
+   sized for the largest of them, and each program has its own tile plans. */
 struct rt_exec {
-    const rt_program *p;
+    const rt_program **programs; /* n_programs of them (the array is the executor's copy) */
+    int n_programs;
     rt_thread_pool *pool;
     int n_threads;
     char *arena;
-    rt_step_plan *plans;      /* one per step */
+    rt_step_plan **plans;     /* per program, one per step */
     rt_thread_state *threads; /* n_threads of them */
     char *thread_mem;         /* the threads' scratch, thread_stride bytes each */
     size_t thread_stride;
     char *shared; /* shared columns / results of the current step */
     bool profiling;
-    int n_timed;             /* steps timed in the last profiled run */
-    double *t_begin, *t_end; /* per step, rt_now_seconds() */
+    const rt_program *timed; /* the program of the last profiled run (NULL before one) */
+    int n_timed;             /* its steps timed in that run */
+    double *t_begin, *t_end; /* per step of the longest program, rt_now_seconds() */
     char error[512];
 };
 

@@ -1,7 +1,7 @@
-/* program.c — the executor of an rt_program: the arena, the thread pool and the per-thread
- * scratch, all sized once when it is created; a run walks the steps in order (loop kernels
- * split by the pool, library calls in gemm.c and conv.c) and stops at the first failed check,
- * reporting the lowest failing chunk so the message does not depend on scheduling. */
+/* program.c — the executor of a module's programs, run one at a time: one arena, thread pool and
+ * per-thread scratch, sized at creation for the largest; a run walks one program's steps in order
+ * (loop kernels split by the pool, library calls in gemm.c and conv.c) and stops at the first failed
+ * check, reporting the lowest failing chunk so the message does not depend on scheduling. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "runtime/exec_internal.h"
@@ -49,14 +49,13 @@ static const char *step_problem(const rt_program *p, const rt_step *s) {
     return "unknown step kind";
 }
 
-/* Checks every step and plans its tiles; the largest scratch any step needs goes to *thread_bytes
-   (per thread) and *shared_bytes. */
-static bool plan_steps(rt_exec *e, size_t *thread_bytes, size_t *shared_bytes, char *err, size_t err_size) {
-    const rt_program *p = e->p;
-    *thread_bytes = *shared_bytes = 0;
+/* Checks every step of p and plans its tiles into plans; the largest scratch any step needs is
+   kept in *thread_bytes (per thread) and *shared_bytes, which the caller sets for all programs. */
+static bool plan_steps(const rt_program *p, rt_step_plan *plans, size_t *thread_bytes, size_t *shared_bytes,
+                       char *err, size_t err_size) {
     for (int i = 0; i < p->n_steps; i++) {
         const rt_step *s = &p->steps[i];
-        rt_step_plan *plan = &e->plans[i];
+        rt_step_plan *plan = &plans[i];
         char why[160] = "";
         const char *problem = step_problem(p, s);
         if (problem)
@@ -97,10 +96,13 @@ static bool alloc_threads(rt_exec *e, size_t thread_bytes) {
     return true;
 }
 
-/* The arena, the pool and the scratch; false with the reason in err. */
+/* The arena (the largest any program needs), the pool and the scratch; false with the reason in
+   err. */
 static bool alloc_resources(rt_exec *e, int n_threads, size_t thread_bytes, size_t shared_bytes, char *err,
                             size_t err_size) {
-    int64_t arena_bytes = e->p->arena_bytes;
+    int64_t arena_bytes = 0;
+    for (int i = 0; i < e->n_programs; i++)
+        if (e->programs[i]->arena_bytes > arena_bytes) arena_bytes = e->programs[i]->arena_bytes;
     if ((uint64_t)arena_bytes > SIZE_MAX || !(e->arena = alloc_aligned((size_t)arena_bytes))) {
         set_error(err, err_size, "out of memory: cannot allocate an arena of %lld bytes", (long long)arena_bytes);
         return false;
@@ -118,28 +120,56 @@ static bool alloc_resources(rt_exec *e, int n_threads, size_t thread_bytes, size
     return true;
 }
 
-rt_exec *rt_exec_create(const rt_program *p, int n_threads, char *err, size_t err_size) {
+static bool program_ok(const rt_program *p) {
+    return p && p->n_slots >= 1 && p->n_steps >= 0 && (p->n_steps == 0 || p->steps) && p->arena_bytes >= 0;
+}
+
+/* The copy of the program list, one plan array per program and the step times (sized for the
+   longest program); false when out of memory. */
+static bool alloc_tables(rt_exec *e, const rt_program *const *programs, int n_programs) {
+    e->n_programs = n_programs;
+    e->programs = calloc((size_t)n_programs, sizeof *e->programs);
+    e->plans = calloc((size_t)n_programs, sizeof *e->plans);
+    if (!e->programs || !e->plans) return false;
+    int longest = 1;
+    for (int i = 0; i < n_programs; i++) {
+        e->programs[i] = programs[i];
+        int steps = programs[i]->n_steps > 0 ? programs[i]->n_steps : 1;
+        if (steps > longest) longest = steps;
+        if (!(e->plans[i] = calloc((size_t)steps, sizeof **e->plans))) return false;
+    }
+    e->t_begin = calloc((size_t)longest, sizeof(double));
+    e->t_end = calloc((size_t)longest, sizeof(double));
+    return e->t_begin && e->t_end;
+}
+
+rt_exec *rt_exec_create_multi(const rt_program *const *programs, int n_programs, int n_threads, char *err,
+                              size_t err_size) {
     set_error(err, err_size, "%s", "");
-    if (!p || p->n_slots < 1 || p->n_steps < 0 || (p->n_steps > 0 && !p->steps) || p->arena_bytes < 0) {
-        set_error(err, err_size, "malformed program");
+    if (!programs || n_programs < 1) {
+        set_error(err, err_size, "malformed program list");
         return NULL;
     }
+    for (int i = 0; i < n_programs; i++)
+        if (!program_ok(programs[i])) {
+            set_error(err, err_size, "malformed program");
+            return NULL;
+        }
     if (n_threads > RT_THREAD_POOL_MAX) {
         set_error(err, err_size, "cannot run %d threads (at most %d)", n_threads, RT_THREAD_POOL_MAX);
         return NULL;
     }
     rt_exec *e = calloc(1, sizeof *e);
-    size_t steps = p->n_steps > 0 ? (size_t)p->n_steps : 1, thread_bytes, shared_bytes;
-    if (e) {
-        e->p = p;
-        e->plans = calloc(steps, sizeof *e->plans);
-        e->t_begin = calloc(steps, sizeof(double));
-        e->t_end = calloc(steps, sizeof(double));
-    }
-    if (!e || !e->plans || !e->t_begin || !e->t_end)
+    if (!e || !alloc_tables(e, programs, n_programs)) {
         set_error(err, err_size, "out of memory");
-    else if (plan_steps(e, &thread_bytes, &shared_bytes, err, err_size) &&
-             alloc_resources(e, n_threads, thread_bytes, shared_bytes, err, err_size)) {
+        rt_exec_destroy(e);
+        return NULL;
+    }
+    size_t thread_bytes = 0, shared_bytes = 0;
+    bool ok = true;
+    for (int i = 0; ok && i < n_programs; i++)
+        ok = plan_steps(programs[i], e->plans[i], &thread_bytes, &shared_bytes, err, err_size);
+    if (ok && alloc_resources(e, n_threads, thread_bytes, shared_bytes, err, err_size)) {
         /* The pool splits GEMMs into tiles; OpenBLAS threads of its own would oversubscribe the
            cores (and make results depend on its thread count). */
         openblas_set_num_threads(1);
@@ -147,6 +177,10 @@ rt_exec *rt_exec_create(const rt_program *p, int n_threads, char *err, size_t er
     }
     rt_exec_destroy(e);
     return NULL;
+}
+
+rt_exec *rt_exec_create(const rt_program *p, int n_threads, char *err, size_t err_size) {
+    return rt_exec_create_multi(&p, 1, n_threads, err, err_size);
 }
 
 void rt_exec_destroy(rt_exec *e) {
@@ -158,7 +192,9 @@ void rt_exec_destroy(rt_exec *e) {
     free(e->arena);
     free(e->t_end);
     free(e->t_begin);
+    for (int i = 0; e->plans && i < e->n_programs; i++) free(e->plans[i]);
     free(e->plans);
+    free(e->programs);
     free(e);
 }
 
@@ -219,31 +255,41 @@ static void loop_body(void *ctx, int64_t begin, int64_t end, int thread_index) {
     if (code) rt_note_failure(&j->e->threads[thread_index], begin, code);
 }
 
-static void run_step(rt_exec *e, int i, char *const *slots) {
-    const rt_step *s = &e->p->steps[i];
+static void run_step(rt_exec *e, const rt_step *s, const rt_step_plan *plan, char *const *slots) {
     switch (s->kind) {
     case RT_STEP_LOOP: {
         loop_job j = {.e = e, .s = s, .slots = slots};
         rt_parallel_for(e->pool, s->extent, s->grain, loop_body, &j);
         break;
     }
-    case RT_STEP_GEMM: rt_gemm_run(e, s, &e->plans[i], slots); break;
-    case RT_STEP_CONV: rt_conv_run(e, s, &e->plans[i], slots); break;
+    case RT_STEP_GEMM: rt_gemm_run(e, s, plan, slots); break;
+    case RT_STEP_CONV: rt_conv_run(e, s, plan, slots); break;
     }
 }
 
-int rt_exec_run(rt_exec *e, char **slots) {
+int rt_exec_run_program(rt_exec *e, int program, char **slots) {
+    if (program < 0 || program >= e->n_programs) {
+        snprintf(e->error, sizeof e->error, "program %d out of range (the executor has %d)", program,
+                 e->n_programs);
+        return 1;
+    }
+    const rt_program *p = e->programs[program];
     e->error[0] = '\0';
     slots[0] = e->arena;
     /* Again per run: code sharing the process may have turned OpenBLAS's threading back on. */
     openblas_set_num_threads(1);
-    if (e->profiling) e->n_timed = 0;
-    for (int i = 0; i < e->p->n_steps; i++) {
+    if (e->profiling) {
+        e->timed = p;
+        e->n_timed = 0;
+    }
+    for (int i = 0; i < p->n_steps; i++) {
         reset_failures(e);
         rt_trace_step_begin(e, i);
-        run_step(e, i, slots);
+        run_step(e, &p->steps[i], &e->plans[program][i], slots);
         rt_trace_step_end(e, i);
-        if (report_failure(e, &e->p->steps[i])) return 1;
+        if (report_failure(e, &p->steps[i])) return 1;
     }
     return 0;
 }
+
+int rt_exec_run(rt_exec *e, char **slots) { return rt_exec_run_program(e, 0, slots); }

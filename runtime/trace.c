@@ -57,7 +57,7 @@ static const char *kind_name(rt_step_kind k) {
 }
 
 static void write_event(FILE *f, const rt_exec *e, int i) {
-    const rt_step *s = &e->p->steps[i];
+    const rt_step *s = &e->timed->steps[i];
     double t0 = e->t_begin[0];
     fputs(i ? ",\n{\"name\":" : "{\"name\":", f);
     write_json_string(f, s->name);
