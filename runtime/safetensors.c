@@ -5,7 +5,8 @@
 
 #include "runtime/tensor_file.h"
 
-#include <cjson/cJSON.h>
+#include "runtime/json.h"
+
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -95,94 +96,30 @@ static int st_tensor_error(char *err, size_t errlen, const char *file, const cha
     return rt_errorf(err, errlen, st_prefix(prefix, sizeof prefix, file, tensor), "%s", msg);
 }
 
-/* ---- header pre-scan ------------------------------------------------------------------------------ */
-
-/* Length of the UTF-8 sequence at p (at most n bytes), 0 when it is malformed, overlong or a
-   surrogate. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-               : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (len == 0 || len > n)
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    for (size_t i = 1; i < len; i++) {
-        if (p[i] < lo || p[i] > hi)
-            return 0;
-        lo = 0x80;
-        hi = 0xbf;
-    }
-    return len;
-}
-
-/* cJSON accepts invalid UTF-8, raw control bytes and "\u0000" (which silently cuts a name short,
-   letting "a\u0000b" pose as "a"); this scan refuses all three before cJSON sees the text. */
-static int st_scan_header(const unsigned char *h, size_t n, const char *name, char *err, size_t errlen)
-{
-    bool in_string = false;
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = h[i];
-        size_t step = utf8_len(h + i, n - i);
-        if (step == 0)
-            return rt_errorf(err, errlen, name, "header is not valid UTF-8 (byte %zu)", 8 + i);
-        if (c < 0x20 && (in_string || (c != '\t' && c != '\n' && c != '\r')))
-            return rt_errorf(err, errlen, name, "header has control byte 0x%02x at byte %zu; "
-                             "expected JSON text", c, 8 + i);
-        if (in_string && c == '\\') {
-            if (n - i >= 6 && memcmp(h + i + 1, "u0000", 5) == 0)
-                return rt_errorf(err, errlen, name, "header has a \\u0000 escape at byte %zu; "
-                                 "names must not contain NUL", 8 + i);
-            /* An escaped quote does not end the string; a non-ASCII byte after the backslash
-               is left to the UTF-8 check (cJSON refuses the escape anyway). */
-            step = i + 1 < n && h[i + 1] < 0x80 ? 2 : 1;
-        } else if (c == '"') {
-            in_string = !in_string;
-        }
-        i += step;
-    }
-    return 0;
-}
-
 /* ---- header entries ----------------------------------------------------------------------------- */
 
 typedef struct st_tensor {
-    const char *name;   /* points into the cJSON tree */
+    const char *name;   /* points into the JSON tree */
     rt_dtype dtype;
     int rank;
     int64_t dims[RT_MAX_RANK];
     size_t begin, end;
 } st_tensor;
 
-/* JSON numbers arrive as doubles; only integers below 2^53 are exact, so larger ones are refused
-   rather than silently rounded. */
-static bool st_uint(const cJSON *item, int64_t *out)
+/* Dims and offsets are read from the number's text, exact up to 2^63 - 1; a fraction, an exponent
+   or a larger value is refused rather than rounded. */
+static bool st_uint(const rt_json *item, int64_t *out)
 {
-    if (!cJSON_IsNumber(item))
-        return false;
-    double d = item->valuedouble;
-    if (!(d >= 0 && d <= 9007199254740992.0))
-        return false;
-    *out = (int64_t)d;
-    return (double)*out == d;
+    return rt_json_int64(item, out) && *out >= 0;
 }
 
 /* The one member named key; refuses a missing or repeated one. */
-static const cJSON *st_field(const cJSON *obj, const char *key, const char *file, const char *tensor,
-                             char *err, size_t errlen)
+static const rt_json *st_field(const rt_json *obj, const char *key, const char *file, const char *tensor,
+                               char *err, size_t errlen)
 {
-    const cJSON *found = NULL;
-    for (const cJSON *c = obj->child; c; c = c->next) {
-        if (!c->string || strcmp(c->string, key) != 0)
+    const rt_json *found = NULL;
+    for (const rt_json *c = obj->child; c; c = c->next) {
+        if (strcmp(c->key, key) != 0)
             continue;
         if (found) {
             st_tensor_error(err, errlen, file, tensor, "duplicate key \"%s\"", key);
@@ -196,46 +133,46 @@ static const cJSON *st_field(const cJSON *obj, const char *key, const char *file
     return found;
 }
 
-static int st_dtype(const cJSON *item, st_tensor *t, const char *file, char *err, size_t errlen)
+static int st_dtype(const rt_json *item, st_tensor *t, const char *file, char *err, size_t errlen)
 {
     char shown[40];
-    if (!cJSON_IsString(item))
+    if (item->kind != RT_JSON_STRING)
         return st_tensor_error(err, errlen, file, t->name, "\"dtype\" is not a string; expected "
                                "F32, F16, BF16, I32, I64 or BOOL");
     for (int i = 0; i < RT_DTYPE_COUNT; i++) {
-        if (strcmp(item->valuestring, st_dtype_names[i]) == 0) {
+        if (strcmp(item->str, st_dtype_names[i]) == 0) {
             t->dtype = (rt_dtype)i;
             return 0;
         }
     }
     return st_tensor_error(err, errlen, file, t->name, "unsupported dtype '%s'; expected F32, F16, "
-                           "BF16, I32, I64 or BOOL", rt_printable(item->valuestring,
-                           strlen(item->valuestring), shown, sizeof shown));
+                           "BF16, I32, I64 or BOOL", rt_printable(item->str, item->len, shown, sizeof shown));
 }
 
-static int st_shape(const cJSON *item, st_tensor *t, const char *file, char *err, size_t errlen)
+static int st_shape(const rt_json *item, st_tensor *t, const char *file, char *err, size_t errlen)
 {
-    if (!cJSON_IsArray(item))
+    if (item->kind != RT_JSON_ARRAY)
         return st_tensor_error(err, errlen, file, t->name, "\"shape\" is not an array; expected a "
                                "list of non-negative integers");
     t->rank = 0;
-    for (const cJSON *d = item->child; d; d = d->next) {
+    for (const rt_json *d = item->child; d; d = d->next) {
         if (t->rank == RT_MAX_RANK)
-            return st_tensor_error(err, errlen, file, t->name, "rank %d exceeds the maximum of %d",
-                                   cJSON_GetArraySize(item), RT_MAX_RANK);
+            return st_tensor_error(err, errlen, file, t->name, "rank %zu exceeds the maximum of %d",
+                                   item->count, RT_MAX_RANK);
         if (!st_uint(d, &t->dims[t->rank]))
             return st_tensor_error(err, errlen, file, t->name, "shape[%d] is not a non-negative "
-                                   "integer below 2^53", t->rank);
+                                   "integer below 2^63", t->rank);
         t->rank++;
     }
     return 0;
 }
 
-static int st_offsets(const cJSON *item, st_tensor *t, const char *file, char *err, size_t errlen)
+static int st_offsets(const rt_json *item, st_tensor *t, const char *file, char *err, size_t errlen)
 {
     int64_t v[2];
-    if (!cJSON_IsArray(item) || cJSON_GetArraySize(item) != 2 || !st_uint(item->child, &v[0]) ||
-        !st_uint(item->child->next, &v[1]))
+    /* Past SIZE_MAX an offset cannot be in the buffer; refusing it here keeps the casts exact. */
+    if (item->kind != RT_JSON_ARRAY || item->count != 2 || !st_uint(item->child, &v[0]) ||
+        !st_uint(item->child->next, &v[1]) || (uint64_t)v[0] > SIZE_MAX || (uint64_t)v[1] > SIZE_MAX)
         return st_tensor_error(err, errlen, file, t->name, "\"data_offsets\" is not a pair of "
                                "non-negative integers; expected [begin, end]");
     t->begin = (size_t)v[0];
@@ -243,11 +180,11 @@ static int st_offsets(const cJSON *item, st_tensor *t, const char *file, char *e
     return 0;
 }
 
-static int st_entry(const cJSON *e, st_tensor *t, const char *file, char *err, size_t errlen)
+static int st_entry(const rt_json *e, st_tensor *t, const char *file, char *err, size_t errlen)
 {
-    const cJSON *dtype, *shape, *offsets;
-    t->name = e->string;
-    if (!cJSON_IsObject(e))
+    const rt_json *dtype, *shape, *offsets;
+    t->name = e->key;
+    if (e->kind != RT_JSON_OBJECT)
         return st_tensor_error(err, errlen, file, t->name, "entry is not an object; expected "
                                "{\"dtype\", \"shape\", \"data_offsets\"}");
     if (!(dtype = st_field(e, "dtype", file, t->name, err, errlen)) ||
@@ -260,13 +197,13 @@ static int st_entry(const cJSON *e, st_tensor *t, const char *file, char *err, s
     return 0;
 }
 
-static int st_metadata(const cJSON *meta, const char *file, char *err, size_t errlen)
+static int st_metadata(const rt_json *meta, const char *file, char *err, size_t errlen)
 {
-    if (!cJSON_IsObject(meta))
+    if (meta->kind != RT_JSON_OBJECT)
         return rt_errorf(err, errlen, file, "\"__metadata__\" is not an object; expected a map of "
                          "strings to strings");
-    for (const cJSON *c = meta->child; c; c = c->next)
-        if (!cJSON_IsString(c))
+    for (const rt_json *c = meta->child; c; c = c->next)
+        if (c->kind != RT_JSON_STRING)
             return rt_errorf(err, errlen, file, "\"__metadata__\" has a non-string value; expected "
                              "a map of strings to strings");
     return 0;
@@ -289,11 +226,9 @@ static int st_find_duplicate(const char **names, size_t n)
     return -1;
 }
 
-static int st_check_keys(const cJSON *root, size_t *ntensors, const char *file, char *err, size_t errlen)
+static int st_check_keys(const rt_json *root, size_t *ntensors, const char *file, char *err, size_t errlen)
 {
-    size_t n = 0;
-    for (const cJSON *c = root->child; c; c = c->next)
-        n++;
+    size_t n = root->count;
     if (n > INT_MAX)
         return rt_errorf(err, errlen, file, "header has %zu entries; at most %d are supported", n, INT_MAX);
     const char **names = malloc((n ? n : 1) * sizeof *names);
@@ -301,9 +236,9 @@ static int st_check_keys(const cJSON *root, size_t *ntensors, const char *file, 
         return rt_errorf(err, errlen, file, "out of memory checking %zu header keys", n);
     size_t i = 0;
     *ntensors = 0;
-    for (const cJSON *c = root->child; c; c = c->next) {
-        names[i++] = c->string ? c->string : "";
-        *ntensors += !c->string || strcmp(c->string, "__metadata__") != 0;
+    for (const rt_json *c = root->child; c; c = c->next) {
+        names[i++] = c->key;
+        *ntensors += strcmp(c->key, "__metadata__") != 0;
     }
     int dup = st_find_duplicate(names, n);
     int rc = dup < 0 ? 0 : st_tensor_error(err, errlen, file, names[dup], "duplicate key in header; "
@@ -312,11 +247,11 @@ static int st_check_keys(const cJSON *root, size_t *ntensors, const char *file, 
     return rc;
 }
 
-static int st_collect(const cJSON *root, st_tensor *ts, const char *file, char *err, size_t errlen)
+static int st_collect(const rt_json *root, st_tensor *ts, const char *file, char *err, size_t errlen)
 {
     size_t i = 0;
-    for (const cJSON *c = root->child; c; c = c->next) {
-        if (c->string && strcmp(c->string, "__metadata__") == 0) {
+    for (const rt_json *c = root->child; c; c = c->next) {
+        if (strcmp(c->key, "__metadata__") == 0) {
             if (st_metadata(c, file, err, errlen))
                 return -1;
             continue;
@@ -409,46 +344,26 @@ static int st_preamble(const unsigned char *b, size_t len, const char *name, siz
     return 0;
 }
 
-/* Checks what follows the top-level value: the writer pads with spaces, nothing else may come. */
-static int st_check_json_tail(const char *h, size_t hlen, const char *end, const char *name,
-                              char *err, size_t errlen)
+/* The header as a JSON object. The reader refuses what lenient parsers let through: invalid
+   UTF-8, raw control bytes and "\u0000" (which would cut a name short, letting "a\u0000b" pose as
+   "a"), so every name is the whole, valid UTF-8 string the file holds. Byte offsets in messages
+   count from the start of the file. */
+static int st_parse_json(const unsigned char *h, size_t hlen, rt_json_doc *doc, const char *name,
+                         char *err, size_t errlen)
 {
-    for (; end < h + hlen; end++)
-        if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r')
-            return rt_errorf(err, errlen, name, "invalid JSON in the header: unexpected text at "
-                             "byte %zu after the top-level object", 8 + (size_t)(end - h));
+    rt_json_error e;
+    if (rt_json_parse((const char *)h, hlen, doc, &e) != 0) {
+        if (e.out_of_memory)
+            return rt_errorf(err, errlen, name, "out of memory reading the %zu-byte header", hlen);
+        return rt_errorf(err, errlen, name, "invalid JSON in the header at byte %zu: %s", 8 + e.offset,
+                         e.message);
+    }
+    if (doc->root->kind != RT_JSON_OBJECT) {
+        rt_json_free(doc);
+        return rt_errorf(err, errlen, name, "header is not a JSON object; expected {\"name\": "
+                         "{\"dtype\", \"shape\", \"data_offsets\"}, ...}");
+    }
     return 0;
-}
-
-static cJSON *st_parse_json(const char *text, size_t hlen, const char *name, char *err, size_t errlen)
-{
-    const char *end = NULL;
-    /* cJSON 1.7.15 (Debian 12) reads one byte past the given length when an object ends in a
-       comma; a NUL-terminated copy turns that read into a harmless one. st_scan_header has
-       already refused NUL bytes, so the terminator cannot cut the header short. */
-    char *h = malloc(hlen + 1);
-    if (!h) {
-        rt_errorf(err, errlen, name, "out of memory for a %zu-byte header", hlen);
-        return NULL;
-    }
-    memcpy(h, text, hlen);
-    h[hlen] = '\0';
-    cJSON *root = cJSON_ParseWithLengthOpts(h, hlen, &end, 0);
-    int rc = 0;
-    if (!root)
-        rc = rt_errorf(err, errlen, name, "invalid JSON in the header near byte %zu",
-                       8 + (end && end >= h ? (size_t)(end - h) : 0));
-    else if (st_check_json_tail(h, hlen, end, name, err, errlen) != 0)
-        rc = -1;
-    else if (!cJSON_IsObject(root))
-        rc = rt_errorf(err, errlen, name, "header is not a JSON object; expected {\"name\": "
-                       "{\"dtype\", \"shape\", \"data_offsets\"}, ...}");
-    free(h);
-    if (rc != 0) {
-        cJSON_Delete(root);   /* NULL-safe */
-        return NULL;
-    }
-    return root;
 }
 
 static int st_copy_tensor(const st_tensor *t, const unsigned char *data, rt_named_array *item,
@@ -484,15 +399,13 @@ int rt_safetensors_parse(const void *buf, size_t len, const char *name, rt_array
 {
     const unsigned char *b = buf;
     size_t hlen = 0, n = 0;
+    rt_json_doc doc;
     memset(out, 0, sizeof *out);
     if (!b)
         len = 0;
-    if (st_preamble(b, len, name, &hlen, err, errlen) ||
-        st_scan_header(b + 8, hlen, name, err, errlen))
+    if (st_preamble(b, len, name, &hlen, err, errlen) || st_parse_json(b + 8, hlen, &doc, name, err, errlen))
         return -1;
-    cJSON *root = st_parse_json((const char *)b + 8, hlen, name, err, errlen);
-    if (!root)
-        return -1;
+    const rt_json *root = doc.root;
     st_tensor *ts = NULL;
     size_t dlen = len - 8 - hlen;
     int rc = st_check_keys(root, &n, name, err, errlen);
@@ -509,7 +422,7 @@ int rt_safetensors_parse(const void *buf, size_t len, const char *name, rt_array
     if (rc != 0)
         rt_array_set_free(out);
     free(ts);
-    cJSON_Delete(root);
+    rt_json_free(&doc);
     return rc;
 }
 
@@ -595,12 +508,8 @@ static int st_check_item(const rt_named_array *item, const char *path, char *err
     char prefix[1024];
     if (!item->name)
         return rt_errorf(err, errlen, path, "a tensor has no name");
-    for (size_t i = 0, n = strlen(item->name); i < n;) {
-        size_t step = utf8_len((const unsigned char *)item->name + i, n - i);
-        if (step == 0)
-            return st_tensor_error(err, errlen, path, item->name, "name is not valid UTF-8");
-        i += step;
-    }
+    if (!rt_json_utf8_valid(item->name, strlen(item->name)))
+        return st_tensor_error(err, errlen, path, item->name, "name is not valid UTF-8");
     if (strcmp(item->name, "__metadata__") == 0)
         return st_tensor_error(err, errlen, path, item->name, "name is reserved for metadata");
     return rt_array_check(&item->array, st_prefix(prefix, sizeof prefix, path, item->name), err, errlen);

@@ -4,8 +4,8 @@
 set -euo pipefail
 
 PKGS=(build-essential cmake ninja-build pkg-config flex bison
-      llvm-19-dev llvm-19-tools clang libclang-rt-14-dev
-      libopenblas-dev libcjson-dev graphviz python3 python3-venv python3-pip)
+      llvm-19-dev llvm-19-tools clang clang-19 libclang-rt-14-dev
+      libopenblas-dev graphviz python3 python3-venv python3-pip)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -5,10 +5,10 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "runtime/exec_internal.h"
+#include "runtime/json.h"
 #include "runtime/program.h"
 #include "tests/unit/check.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -566,14 +566,14 @@ static void test_conv(void) {
 /* ---- profiles ----------------------------------------------------------------------------- */
 
 /* A member's string or number, "" or -1 when it is missing (so a broken file fails checks). */
-static const char *json_string(const cJSON *o, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : "";
+static const char *json_string(const rt_json *o, const char *key) {
+    const rt_json *v = rt_json_get(o, key);
+    return v && v->kind == RT_JSON_STRING ? v->str : "";
 }
 
-static double json_number(const cJSON *o, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+static double json_number(const rt_json *o, const char *key) {
+    double d;
+    return rt_json_double(rt_json_get(o, key), &d) ? d : -1;
 }
 
 static void test_trace(void) {
@@ -613,12 +613,15 @@ static void test_trace(void) {
     text[len] = '\0';
     if (f) fclose(f);
     remove(path);
-    cJSON *root = cJSON_Parse(text);
-    CHECK(root != NULL, "trace does not parse: %s", text);
-    cJSON *events = cJSON_GetObjectItemCaseSensitive(root, "traceEvents");
-    CHECK(cJSON_IsArray(events) && cJSON_GetArraySize(events) == 3);
-    for (int i = 0; i < cJSON_GetArraySize(events) && i < 3; i++) {
-        cJSON *ev = cJSON_GetArrayItem(events, i), *args = cJSON_GetObjectItemCaseSensitive(ev, "args");
+    rt_json_doc doc;
+    rt_json_error jerr;
+    CHECK(rt_json_parse(text, len, &doc, &jerr) == 0, "trace does not parse (byte %zu: %s): %s", jerr.offset,
+          jerr.message, text);
+    const rt_json *root = doc.root, *events = rt_json_get(root, "traceEvents");
+    CHECK(events && events->kind == RT_JSON_ARRAY && events->count == 3);
+    const rt_json *ev = events ? events->child : NULL;
+    for (int i = 0; ev && i < 3; i++, ev = ev->next) {
+        const rt_json *args = rt_json_get(ev, "args");
         CHECK(strcmp(json_string(ev, "name"), steps[i].name) == 0, "event %d: '%s'", i, json_string(ev, "name"));
         CHECK(strcmp(json_string(ev, "ph"), "X") == 0 && strcmp(json_string(ev, "cat"), "kernel") == 0);
         CHECK(json_number(ev, "ts") >= 0 && json_number(ev, "dur") >= 0);
@@ -627,7 +630,7 @@ static void test_trace(void) {
         CHECK(strcmp(json_string(args, "kind"), i == 2 ? "gemm" : "loop") == 0);
     }
     CHECK(strcmp(json_string(root, "displayTimeUnit"), "ms") == 0);
-    cJSON_Delete(root);
+    rt_json_free(&doc);
 }
 
 int main(void) {
