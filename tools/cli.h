@@ -43,6 +43,10 @@ typedef struct cli_options {
     int bench_runs;               /* run --bench N; 0: no benchmark */
     const char *profile;          /* run --profile FILE */
     const char *cpu;              /* --cpu NAME; NULL: the host */
+    const char *out_dir;          /* compile -o DIR */
+    const char *name;             /* compile --name PREFIX */
+    const char *target;           /* compile --target cpu|cuda */
+    bool shared;                  /* compile --shared */
 } cli_options;
 
 /* cli_args.c: parses argv after the verb; reports a bad option and returns false. */
@@ -95,5 +99,6 @@ int cli_check(const cli_options *o);
 int cli_dump(const cli_options *o);
 int cli_opt(const cli_options *o);
 int cli_run(const cli_options *o);
+int cli_compile(const cli_options *o);
 
 #endif

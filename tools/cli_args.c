@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { V_CHECK = 1, V_DUMP = 2, V_OPT = 4, V_RUN = 8, V_ALL = 15 };
+enum { V_CHECK = 1, V_DUMP = 2, V_OPT = 4, V_RUN = 8, V_COMPILE = 16, V_ALL = 31 };
+/* The verbs that run a pass pipeline and take the PASS OPTIONS. */
+enum { V_PASSES = V_DUMP | V_OPT | V_RUN | V_COMPILE };
 
 typedef enum {
     OPT_GRAPH, OPT_DEFINE, OPT_SEED, OPT_STAGE, OPT_FORMAT, OPT_PASSES, OPT_BACKEND, OPT_IN, OPT_OUT,
     OPT_WEIGHTS, OPT_SAVE_WEIGHTS, OPT_RANDOM_INPUTS, OPT_HELP, OPT_LEVEL, OPT_VERIFY_EACH, OPT_TIME_PASSES,
     OPT_DUMP_AFTER, OPT_DUMP_DIR, OPT_EXPLAIN_FUSION, OPT_THREADS, OPT_BENCH, OPT_PROFILE, OPT_CPU,
+    OPT_OUT_DIR, OPT_NAME, OPT_TARGET, OPT_SHARED,
 } option_id;
 
 static const struct option_row {
@@ -22,29 +25,38 @@ static const struct option_row {
     unsigned verbs;
     const char *help;
 } option_table[] = {
-    {OPT_GRAPH, "--graph", "G", V_DUMP | V_OPT | V_RUN, "the graph of the module to use (default: its only graph)"},
+    {OPT_GRAPH, "--graph", "G", V_DUMP | V_OPT | V_RUN | V_COMPILE,
+     "the graph of the module to use (default: its only graph; compile: every graph)"},
     {OPT_DEFINE, "-D", "NAME=VALUE", V_ALL, "override a module const"},
-    {OPT_SEED, "--seed", "N", V_RUN, "seed of the parameter initializers (default 0)"},
+    {OPT_SEED, "--seed", "N", V_RUN | V_COMPILE, "seed of the parameter initializers (default 0)"},
     {OPT_STAGE, "--stage", "STAGE", V_DUMP,
      "stage to print: graph, opt, fused, plan (default), kernel (Kernel IR), llvm or asm (CPU code)"},
     {OPT_FORMAT, "--format", "FMT", V_DUMP, "text (default), dot, json or svg (svg needs Graphviz's dot)"},
-    {OPT_LEVEL, "-O", "LEVEL", V_DUMP | V_OPT | V_RUN, "optimization level 0-3 (-O0 runs no pass; default: -O3, opt -O0)"},
-    {OPT_PASSES, "--passes", "P1,P2", V_DUMP | V_OPT | V_RUN, "run exactly these passes, in order, instead of an -O pipeline"},
-    {OPT_VERIFY_EACH, "--verify-each", NULL, V_DUMP | V_OPT | V_RUN, "run the IR verifier after every pass"},
-    {OPT_TIME_PASSES, "--time-passes", NULL, V_DUMP | V_OPT | V_RUN, "print the time each pass takes"},
-    {OPT_DUMP_AFTER, "--dump-after", "PASS", V_DUMP | V_OPT | V_RUN, "write the IR after PASS ('all': after every pass; 'input')"},
-    {OPT_DUMP_DIR, "--dump-dir", "DIR", V_DUMP | V_OPT | V_RUN, "where --dump-after writes NN.GRAPH.PASS.tgir (default: stderr)"},
-    {OPT_EXPLAIN_FUSION, "--explain-fusion", NULL, V_DUMP | V_OPT | V_RUN, "list each fusion candidate not fused, and why (stderr)"},
+    {OPT_LEVEL, "-O", "LEVEL", V_PASSES, "optimization level 0-3 (-O0 runs no pass; default: -O3, opt -O0)"},
+    {OPT_PASSES, "--passes", "P1,P2", V_PASSES, "run exactly these passes, in order, instead of an -O pipeline"},
+    {OPT_VERIFY_EACH, "--verify-each", NULL, V_PASSES, "run the IR verifier after every pass"},
+    {OPT_TIME_PASSES, "--time-passes", NULL, V_PASSES, "print the time each pass takes"},
+    {OPT_DUMP_AFTER, "--dump-after", "PASS", V_PASSES, "write the IR after PASS ('all': after every pass; 'input')"},
+    {OPT_DUMP_DIR, "--dump-dir", "DIR", V_PASSES,
+     "where --dump-after writes NN.GRAPH.PASS.tgir (default: stderr), and the CPU code as .ll"},
+    {OPT_EXPLAIN_FUSION, "--explain-fusion", NULL, V_PASSES, "list each fusion candidate not fused, and why (stderr)"},
     {OPT_BACKEND, "--backend", "B", V_RUN, "cpu (native code through LLVM; default) or interp (the reference interpreter)"},
     {OPT_THREADS, "--threads", "N", V_RUN, "threads of the cpu backend (default: all cores)"},
-    {OPT_CPU, "--cpu", "NAME", V_DUMP | V_RUN, "target CPU of the generated code: native (default), x86-64-v3, znver4, ..."},
+    {OPT_CPU, "--cpu", "NAME", V_DUMP | V_RUN | V_COMPILE,
+     "target CPU of the generated code: native (default), x86-64-v3, znver4, ..."},
     {OPT_BENCH, "--bench", "N", V_RUN, "time N runs after a warm-up and print the median, min and max"},
     {OPT_PROFILE, "--profile", "FILE", V_RUN, "write a Chrome trace (one slice per kernel) and print per-kernel times"},
     {OPT_IN, "--in", "NAME=FILE.npy", V_RUN, "bind graph input NAME to a .npy file (repeat for each input)"},
     {OPT_OUT, "--out", "NAME=FILE.npy", V_RUN, "write graph output NAME to a .npy file (repeatable)"},
-    {OPT_WEIGHTS, "--weights", "FILE", V_RUN, "parameter values from a .safetensors file (key = parameter name)"},
+    {OPT_WEIGHTS, "--weights", "FILE", V_RUN | V_COMPILE,
+     "parameter values from a .safetensors file (key = parameter name)"},
     {OPT_SAVE_WEIGHTS, "--save-weights", "FILE", V_RUN, "write the parameters to a .safetensors file after the run"},
     {OPT_RANDOM_INPUTS, "--random-inputs", NULL, V_RUN, "fill inputs without --in deterministically from --seed"},
+    {OPT_OUT_DIR, "-o", "DIR", V_COMPILE, "folder for the files (default: the current one; created when missing)"},
+    {OPT_NAME, "--name", "PREFIX", V_COMPILE,
+     "prefix of the files and of every exported symbol (default: the model's file name)"},
+    {OPT_TARGET, "--target", "T", V_COMPILE, "cpu (the default; cuda is not available yet)"},
+    {OPT_SHARED, "--shared", NULL, V_COMPILE, "also write the shared library libPREFIX.so"},
     {OPT_HELP, "--help", NULL, V_ALL, "show this help"},
 };
 enum { N_OPTIONS = sizeof option_table / sizeof option_table[0] };
@@ -64,6 +76,10 @@ static const struct verb_row {
      "tfc run MODEL [--graph G] [--in NAME=FILE.npy]... [--out NAME=FILE.npy]... [--weights W.safetensors]\n"
      "               [--backend cpu|interp] [--threads N] [--bench N] [--profile trace.json]",
      "run a graph: compiled to native code (cpu) or with the reference interpreter"},
+    {"compile", V_COMPILE,
+     "tfc compile MODEL [--graph G] [-o DIR] [--name PREFIX] [--target cpu] [--shared]\n"
+     "                   [--weights W.safetensors] [--seed N] [-O0..-O3] [--cpu NAME]",
+     "compile the module into a C library: PREFIX.h, libPREFIX.a (and .so), PREFIX.pc"},
 };
 enum { N_VERBS = sizeof verb_table / sizeof verb_table[0] };
 
@@ -93,7 +109,7 @@ void cli_print_verb_help(FILE *out, const char *verb) {
         snprintf(left, sizeof left, "%s%s%s", r->name, r->metavar ? " " : "", r->metavar ? r->metavar : "");
         fprintf(out, "  %-26s %s\n", left, r->help);
     }
-    if (!(v->bit & (V_DUMP | V_OPT | V_RUN))) return;
+    if (!(v->bit & V_PASSES)) return;
     fputs("\npasses (for --passes and --dump-after):\n", out);
     for (int i = 0; i < PASS_COUNT; i++) fprintf(out, "  %-14s %s\n", pass_table[i].name, pass_table[i].help);
     fputs("\npipelines: -O0 none; -O1 canonicalize,fold,cse,dce; -O2 adds decompose, the clean-ups again, fuse;\n"
@@ -193,6 +209,10 @@ static bool apply_option(option_id id, const char *name, char *value, cli_option
     case OPT_BENCH: return parse_count(name, value, &o->bench_runs);
     case OPT_PROFILE: o->profile = value; return true;
     case OPT_CPU: o->cpu = value; return true;
+    case OPT_OUT_DIR: o->out_dir = value; return true;
+    case OPT_NAME: o->name = value; return true;
+    case OPT_TARGET: o->target = value; return true;
+    case OPT_SHARED: o->shared = true; return true;
     }
     return false;
 }

@@ -1,5 +1,6 @@
 /* tfc.c — the `tfc` command: verb dispatch, --help and --version, and the small verbs (check,
- * dump, opt). `run` lives in cmd_run.c. Exit status: 0 ok, 1 user error, 2 internal error. */
+ * dump, opt). `run` lives in cmd_run.c, `compile` in cmd_compile.c. Exit status: 0 ok, 1 user
+ * error, 2 internal error. */
 #include "tools/cli.h"
 
 #include <string.h>
@@ -91,7 +92,7 @@ int cli_opt(const cli_options *o) {
 static const struct {
     const char *name;
     int (*run)(const cli_options *o);
-} verbs[] = {{"check", cli_check}, {"dump", cli_dump}, {"opt", cli_opt}, {"run", cli_run}};
+} verbs[] = {{"check", cli_check}, {"dump", cli_dump}, {"opt", cli_opt}, {"run", cli_run}, {"compile", cli_compile}};
 
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -114,10 +115,6 @@ int main(int argc, char **argv) {
             return CLI_OK;
         }
         return verbs[i].run(&o);
-    }
-    if (strcmp(argv[1], "compile") == 0) {
-        fprintf(stderr, "tfc: error: 'tfc compile' is not available yet; use 'tfc run'\n");
-        return CLI_USER_ERROR;
     }
     const char *names[] = {"check", "dump", "opt", "run", "compile"};
     const char *close = ir_closest(argv[1], names, 5);

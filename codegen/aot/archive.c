@@ -1,0 +1,254 @@
+/* archive.c — libPREFIX.a: a System V / GNU `ar` archive of the library's one object, with the
+ * symbol index that linkers search ("/", as `ar rcs` writes it), and the object's global
+ * symbols for that index. The archive is deterministic (mtime, uid and gid 0), as Debian's ar
+ * writes by default, so two compiles of one model give identical files. */
+#include "codegen/aot/aot.h"
+#include "runtime/tensor_file.h"
+
+#include <llvm-c/Object.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the object's symbols -----------------------------------------------------------------
+ * LLVM's object reader checks that the buffer is an ELF64 little-endian object, but its C API
+ * cannot tell a global symbol from a local one (it has no symbol flags), so the symbol table is
+ * read here: section headers, then the SHT_SYMTAB section and its string table, every offset
+ * checked against the buffer. */
+
+enum {
+    ELF_HEADER_SIZE = 64,
+    ELF_SECTION_SIZE = 64,
+    ELF_SYMBOL_SIZE = 24,
+    SHT_SYMTAB = 2,
+    STB_GLOBAL = 1,
+    STB_WEAK = 2,
+    STT_SECTION = 3,
+    STT_FILE = 4,
+    SHN_UNDEF = 0,
+};
+
+static uint64_t le(const unsigned char *p, int bytes) {
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+typedef struct elf_section {
+    uint64_t type, offset, size, link, entsize;
+} elf_section;
+
+static bool in_bounds(uint64_t offset, uint64_t size, size_t len) { return offset <= len && size <= len - offset; }
+
+static bool read_section(const unsigned char *obj, size_t len, uint64_t shoff, uint64_t i, elf_section *s) {
+    uint64_t at = shoff + i * ELF_SECTION_SIZE;
+    if (!in_bounds(at, ELF_SECTION_SIZE, len)) return false;
+    const unsigned char *h = obj + at;
+    *s = (elf_section){le(h + 4, 4), le(h + 24, 8), le(h + 32, 8), le(h + 40, 4), le(h + 56, 8)};
+    return true;
+}
+
+typedef struct symbol_list {
+    char **names;
+    int n, cap;
+} symbol_list;
+
+static void add_symbol(symbol_list *l, const char *name, size_t len) {
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->names = realloc(l->names, sizeof *l->names * (size_t)l->cap);
+        IR_ASSERT(l->names != NULL); /* out of memory, like ir_alloc */
+    }
+    char *copy = malloc(len + 1);
+    IR_ASSERT(copy != NULL);
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    l->names[l->n++] = copy;
+}
+
+/* The defined global and weak symbols of the symbol table section symtab. */
+static bool read_symbols(const unsigned char *obj, size_t len, const elf_section *symtab, const elf_section *strtab,
+                         symbol_list *out) {
+    if (symtab->entsize != ELF_SYMBOL_SIZE || !in_bounds(symtab->offset, symtab->size, len) ||
+        !in_bounds(strtab->offset, strtab->size, len))
+        return false;
+    for (uint64_t at = ELF_SYMBOL_SIZE; at + ELF_SYMBOL_SIZE <= symtab->size; at += ELF_SYMBOL_SIZE) {
+        const unsigned char *sym = obj + symtab->offset + at;
+        uint64_t name = le(sym, 4), bind = sym[4] >> 4, type = sym[4] & 15, shndx = le(sym + 6, 2);
+        if ((bind != STB_GLOBAL && bind != STB_WEAK) || shndx == SHN_UNDEF || type == STT_SECTION || type == STT_FILE)
+            continue;
+        if (name >= strtab->size) return false;
+        const char *s = (const char *)obj + strtab->offset + name;
+        const char *end = memchr(s, '\0', (size_t)(strtab->size - name));
+        if (!end) return false; /* not NUL-terminated inside the table */
+        add_symbol(out, s, (size_t)(end - s));
+    }
+    return true;
+}
+
+static bool parse_elf_symbols(const unsigned char *obj, size_t len, symbol_list *out) {
+    if (len < ELF_HEADER_SIZE) return false;
+    uint64_t shoff = le(obj + 40, 8), shentsize = le(obj + 58, 2), shnum = le(obj + 60, 2);
+    if (shentsize != ELF_SECTION_SIZE) return false;
+    for (uint64_t i = 0; i < shnum; i++) {
+        elf_section s, strings;
+        if (!read_section(obj, len, shoff, i, &s)) return false;
+        if (s.type != SHT_SYMTAB) continue;
+        if (s.link >= shnum || !read_section(obj, len, shoff, s.link, &strings)) return false;
+        return read_symbols(obj, len, &s, &strings, out);
+    }
+    return true; /* no symbol table: nothing defined */
+}
+
+static void free_symbols(char **names, int n) {
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+bool aot_object_symbols(const void *object, size_t object_len, char ***symbols, int *n_symbols, ir_diag *d) {
+    *symbols = NULL;
+    *n_symbols = 0;
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRange(object, object_len, "object", 0);
+    char *msg = NULL;
+    LLVMBinaryRef bin = LLVMCreateBinary(buf, NULL, &msg);
+    LLVMBinaryType type = bin ? LLVMBinaryGetType(bin) : LLVMBinaryTypeArchive;
+    if (bin) LLVMDisposeBinary(bin);
+    LLVMDisposeMemoryBuffer(buf);
+    if (!bin || type != LLVMBinaryTypeELF64L) {
+        ir_error(d, IR_NO_LOC, "cannot read the library's object: %s", msg ? msg : "not an ELF64 little-endian object");
+        LLVMDisposeMessage(msg);
+        return false;
+    }
+    symbol_list l = {0};
+    if (!parse_elf_symbols(object, object_len, &l)) {
+        free_symbols(l.names, l.n);
+        ir_error(d, IR_NO_LOC, "cannot read the library's object: its symbol table is malformed");
+        return false;
+    }
+    *symbols = l.names;
+    *n_symbols = l.n;
+    return true;
+}
+
+/* ---- the archive --------------------------------------------------------------------------
+ * "!<arch>\n", then members, each a 60-byte header (name 16, mtime 12, uid 6, gid 6, mode 8,
+ * size 10, "`\n"; decimal, mode octal, space padded) and its bytes padded to an even size with
+ * '\n'. GNU's symbol index is the member "/": a big-endian u32 count, the u32 offset of the
+ * member header that defines each symbol, then the names, NUL-terminated (padded with a NUL to
+ * an even size, counted in the size, as GNU ar does). A member name longer than 15 characters
+ * goes to the long-name member "//" ("NAME/\n", its padding counted too) and the header says
+ * "/OFFSET". */
+
+enum { AR_HEADER = 60, AR_MAGIC = 8 };
+
+/* mode NULL: the long-name member, whose mtime, uid, gid and mode GNU ar leaves blank. */
+static void ar_header(char h[AR_HEADER + 1], const char *name, const char *mode, size_t size) {
+    const char *zero = mode ? "0" : "";
+    char full[128]; /* every field fits its width: names are at most 16, sizes at most 10 digits */
+    int n =
+        snprintf(full, sizeof full, "%-16s%-12s%-6s%-6s%-8s%-10zu`\n", name, zero, zero, zero, mode ? mode : "", size);
+    IR_ASSERT(n == AR_HEADER);
+    memcpy(h, full, AR_HEADER + 1);
+}
+
+static void put_be32(unsigned char *p, uint32_t v) {
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static size_t padded(size_t n) { return n + (n & 1); }
+
+typedef struct archive_layout {
+    char index_header[AR_HEADER + 1];
+    unsigned char *index; /* the "/" member's bytes, padded */
+    size_t index_len;
+    char long_header[AR_HEADER + 1];
+    char *long_names; /* the "//" member's bytes, padded; NULL when the name is short */
+    size_t long_names_len;
+    char member_header[AR_HEADER + 1];
+} archive_layout;
+
+/* "//": the name followed by "/\n", padded. */
+static void layout_long_name(archive_layout *a, const char *member_name) {
+    size_t n = strlen(member_name);
+    a->long_names_len = padded(n + 2);
+    a->long_names = malloc(a->long_names_len);
+    IR_ASSERT(a->long_names != NULL);
+    memcpy(a->long_names, member_name, n);
+    memcpy(a->long_names + n, "/\n", 2);
+    if (a->long_names_len > n + 2) a->long_names[n + 2] = '\n';
+    ar_header(a->long_header, "//", NULL, a->long_names_len);
+}
+
+static void layout_index(archive_layout *a, const char *const *symbols, int n_symbols, uint32_t member_offset,
+                         size_t index_len) {
+    a->index_len = index_len;
+    a->index = calloc(a->index_len, 1);
+    IR_ASSERT(a->index != NULL);
+    put_be32(a->index, (uint32_t)n_symbols);
+    for (int i = 0; i < n_symbols; i++) put_be32(a->index + 4 + 4 * (size_t)i, member_offset);
+    unsigned char *p = a->index + 4 + 4 * (size_t)n_symbols;
+    for (int i = 0; i < n_symbols; i++) {
+        size_t n = strlen(symbols[i]) + 1;
+        memcpy(p, symbols[i], n);
+        p += n;
+    }
+    ar_header(a->index_header, "/", "0", index_len);
+}
+
+static bool layout_archive(archive_layout *a, const char *member_name, size_t object_len, const char *const *symbols,
+                           int n_symbols) {
+    size_t index_len = 4 + 4 * (size_t)n_symbols;
+    for (int i = 0; i < n_symbols; i++) index_len += strlen(symbols[i]) + 1;
+    index_len = padded(index_len);
+    char name[24];
+    if (strlen(member_name) <= 15) {
+        snprintf(name, sizeof name, "%s/", member_name);
+    } else {
+        layout_long_name(a, member_name);
+        snprintf(name, sizeof name, "/0");
+    }
+    /* Like ar, no index at all when there is nothing to index. */
+    if (n_symbols == 0) index_len = 0;
+    size_t member_offset = AR_MAGIC + (index_len ? AR_HEADER + index_len : 0);
+    if (a->long_names) member_offset += AR_HEADER + a->long_names_len;
+    if (member_offset > UINT32_MAX || object_len > 9999999999u) return false; /* the format's limits */
+    if (index_len) layout_index(a, symbols, n_symbols, (uint32_t)member_offset, index_len);
+    ar_header(a->member_header, name, "644", object_len);
+    return true;
+}
+
+bool aot_write_archive(const char *path, const char *member_name, const void *object, size_t object_len,
+                       const char *const *symbols, int n_symbols, ir_diag *d) {
+    archive_layout a = {0};
+    if (!layout_archive(&a, member_name, object_len, symbols, n_symbols)) {
+        free(a.long_names);
+        free(a.index);
+        ir_error(d, IR_NO_LOC, "cannot write '%s': the object is too large for an ar archive", path);
+        return false;
+    }
+    rt_write_part parts[8];
+    size_t n = 0;
+    parts[n++] = (rt_write_part){"!<arch>\n", AR_MAGIC};
+    if (a.index) {
+        parts[n++] = (rt_write_part){a.index_header, AR_HEADER};
+        parts[n++] = (rt_write_part){a.index, a.index_len};
+    }
+    if (a.long_names) {
+        parts[n++] = (rt_write_part){a.long_header, AR_HEADER};
+        parts[n++] = (rt_write_part){a.long_names, a.long_names_len};
+    }
+    parts[n++] = (rt_write_part){a.member_header, AR_HEADER};
+    parts[n++] = (rt_write_part){object, object_len};
+    if (object_len & 1) parts[n++] = (rt_write_part){"\n", 1};
+    char err[512];
+    bool ok = rt_write_file_atomic(path, parts, n, err, sizeof err) == 0;
+    if (!ok) ir_error(d, IR_NO_LOC, "cannot write the library: %s", err);
+    free(a.long_names);
+    free(a.index);
+    return ok;
+}
