@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh — the README's first command: installs the dependencies, builds tfc, and runs the main
 # job on a bundled example: the MLP's inference graph compiled for this CPU (LLVM JIT), its
-# weights saved and reloaded, then timed.
+# weights saved and reloaded, then timed; then the same graph and weights compiled ahead of time
+# into a C library, and a C program (examples/aot/main.c) built against it, run and timed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -25,3 +26,15 @@ echo "== the same graph with the reference interpreter gives the same classes"
 echo "== timed: 50 runs of the compiled graph"
 ./build/tfc run examples/mlp.tg --graph infer --in x=build/demo/x.npy --weights build/demo/mlp.safetensors --bench 50 \
     --out probs=build/demo/probs.npy
+echo
+echo "== tfc compile examples/mlp.tg --graph infer --name mlp -o build/demo/aot  (a C library: mlp.h, libmlp.a, mlp.pc)"
+# Only the inference graph: the train graph (`minimize`) cannot be compiled until training lands.
+./build/tfc compile examples/mlp.tg --graph infer --name mlp -o build/demo/aot --weights build/demo/mlp.safetensors
+echo "== cc examples/aot/main.c \$(pkg-config --cflags --libs mlp)  (needs neither tfc nor LLVM)"
+cc -std=c99 -O2 -o build/demo/mlp_demo examples/aot/main.c $(PKG_CONFIG_PATH=build/demo/aot pkg-config --cflags --libs mlp)
+./build/demo/mlp_demo 0 100
+echo "== tfc run on the same inputs (--random-inputs) and weights predicts the same classes"
+./build/tfc run examples/mlp.tg --graph infer --random-inputs --weights build/demo/mlp.safetensors \
+    --out probs=build/demo/probs_random.npy
+.venv/bin/python -c "import numpy as np; p = np.load('build/demo/probs_random.npy')
+print('predicted classes of the first 16 rows:', *p.argmax(-1)[:16])"
