@@ -1,7 +1,10 @@
 /* aot.h — ahead-of-time libraries (`tfc compile`): a planned module becomes PREFIX.h,
- * libPREFIX.a (one object: the generated kernels, each graph's step table, the parameters'
- * initial values, the API functions and the runtime, linked from LLVM bitcode built with tfc so
- * that everything but PREFIX_* is internal), optionally libPREFIX.so, and PREFIX.pc.
+ * libPREFIX.a, optionally libPREFIX.so, and PREFIX.pc. The archive has two members: PREFIX.o
+ * (the generated kernels, each graph's step table, the parameters' initial values and the API
+ * functions; everything but PREFIX_* internal) and tfcrt_H.o, the runtime, compiled once when
+ * tfc is built (H, a hash of the runtime, versions its symbols tfcrt_H_*, which are hidden and
+ * weak_odr: libraries from one tfc share one copy, libraries from different tfc builds never
+ * mix). libPREFIX.so links both and exports only PREFIX_*.
  * The generated API is documented in docs/c-api.md. Sections name the defining file. */
 #ifndef TFC_CODEGEN_AOT_H
 #define TFC_CODEGEN_AOT_H
@@ -22,7 +25,7 @@ typedef struct aot_options {
 
 /* What a compile produced, for `tfc compile`'s summary and the benchmarks. */
 typedef struct aot_stats {
-    double seconds_lower, seconds_llvm, seconds_write;   /* Kernel IR, LLVM (all graphs + runtime), files */
+    double seconds_lower, seconds_llvm, seconds_write;   /* Kernel IR, LLVM (all graphs), files */
     size_t object_bytes, archive_bytes, shared_bytes, weights_bytes;
 } aot_stats;
 
@@ -49,38 +52,47 @@ bool aot_write_header(const ir_module *m, const aot_options *o, ir_diag *d);
 /* Writes OUT_DIR/PREFIX.pc (paths relative to ${pcfiledir}, so the folder can move). */
 bool aot_write_pkgconfig(const ir_module *m, const aot_options *o, ir_diag *d);
 
-/* ---- codegen/aot/object.c: the library's one object file ---------------------------------- */
+/* ---- codegen/aot/object.c: the library's own object file ---------------------------------- */
 
 /* Lowers every graph of m (planned; composites decomposed) to Kernel IR, emits and optimizes
  * each graph's kernels, adds the step tables, the descriptor (runtime/model.h rt_aot_model),
  * the parameters' initial values (params[i] for m->params[i], dense, of the parameter's type)
- * and the API functions, links the runtime's bitcode, internalizes every symbol that does not
- * start with the prefix, drops what is unused and emits a relocatable object (position
- * independent, for o->cpu) into a malloc'd buffer. False after reporting. */
+ * and the API functions (which call the runtime object's hidden tfcrt_H_model_* functions),
+ * internalizes every symbol that does not start with the prefix, drops what is unused and emits
+ * a relocatable object (position independent, for o->cpu) into a malloc'd buffer. False after
+ * reporting. */
 bool aot_emit_object(const ir_module *m, const ir_tensor *params, const aot_options *o, void **object,
                      size_t *object_len, aot_stats *stats, ir_diag *d);
 
 /* ---- codegen/aot/archive.c ---------------------------------------------------------------- */
 
-/* Writes a System V / GNU `ar` archive at path holding one member, member_name, with a symbol
- * index listing `symbols` (the object's global definitions), as `ar rcs` would. */
-bool aot_write_archive(const char *path, const char *member_name, const void *object, size_t object_len,
-                       const char *const *symbols, int n_symbols, ir_diag *d);
+/* One member of an archive: its name, its bytes and the global symbols it defines. */
+typedef struct aot_archive_member {
+    const char *name;
+    const void *data;
+    size_t len;
+    const char *const *symbols;
+    int n_symbols;
+} aot_archive_member;
+
+/* Writes a System V / GNU `ar` archive at path holding the members in order, with one symbol
+ * index listing every member's symbols (in member order), as `ar rcsD` would. */
+bool aot_write_archive(const char *path, const aot_archive_member *members, int n_members, ir_diag *d);
 /* The global symbols an ELF relocatable object defines (for the archive's index), through
  * LLVM's object reader; *symbols and each name are malloc'd. */
 bool aot_object_symbols(const void *object, size_t object_len, char ***symbols, int *n_symbols, ir_diag *d);
 
 /* ---- codegen/aot/shared.c ----------------------------------------------------------------- */
 
-/* Links OUT_DIR/libPREFIX.so from the object with the system C compiler ($CC, else cc):
- * -shared, soname libPREFIX.so, -lopenblas -lm -lpthread. False after reporting (the
- * compiler's output is passed on). */
+/* Links OUT_DIR/libPREFIX.so from the object and the runtime's object with the system C compiler
+ * ($CC, else cc): -shared, soname libPREFIX.so, -lopenblas -lm -lpthread. False after reporting
+ * (the compiler's output is passed on). */
 bool aot_link_shared(const void *object, size_t object_len, const aot_options *o, ir_diag *d);
 
 /* ---- codegen/aot/library.c ---------------------------------------------------------------- */
 
-/* The whole of `tfc compile` after the passes: checks names, writes the header, the object into
- * libPREFIX.a, libPREFIX.so when asked, and PREFIX.pc. */
+/* The whole of `tfc compile` after the passes: checks names, writes the header, the object and
+ * the runtime's object into libPREFIX.a, libPREFIX.so when asked, and PREFIX.pc. */
 bool aot_compile_library(const ir_module *m, const ir_tensor *params, const aot_options *o, aot_stats *stats,
                          ir_diag *d);
 

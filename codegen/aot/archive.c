@@ -1,5 +1,5 @@
-/* archive.c — libPREFIX.a: a System V / GNU `ar` archive of the library's one object, with the
- * symbol index that linkers search ("/", as `ar rcs` writes it), and the object's global
+/* archive.c — libPREFIX.a: a System V / GNU `ar` archive of the library's objects (its own and
+ * the runtime's), with one symbol index that linkers search ("/", as `ar rcs` writes it), and the object's global
  * symbols for that index. The archive is deterministic (mtime, uid and gid 0), as Debian's ar
  * writes by default, so two compiles of one model give identical files. */
 #include "codegen/aot/aot.h"
@@ -162,76 +162,108 @@ static void put_be32(unsigned char *p, uint32_t v) {
 
 static size_t padded(size_t n) { return n + (n & 1); }
 
+typedef char ar_header_text[AR_HEADER + 1];
+
 typedef struct archive_layout {
-    char index_header[AR_HEADER + 1];
-    unsigned char *index; /* the "/" member's bytes, padded */
+    ar_header_text index_header;
+    unsigned char *index; /* the "/" member's bytes, padded; NULL when nothing is indexed */
     size_t index_len;
-    char long_header[AR_HEADER + 1];
-    char *long_names; /* the "//" member's bytes, padded; NULL when the name is short */
+    ar_header_text long_header;
+    char *long_names; /* the "//" member's bytes, padded; NULL when every name is short */
     size_t long_names_len;
-    char member_header[AR_HEADER + 1];
+    ar_header_text *member_headers;
+    uint64_t *member_offsets; /* where each member's header starts */
 } archive_layout;
 
-/* "//": the name followed by "/\n", padded. */
-static void layout_long_name(archive_layout *a, const char *member_name) {
-    size_t n = strlen(member_name);
-    a->long_names_len = padded(n + 2);
-    a->long_names = malloc(a->long_names_len);
-    IR_ASSERT(a->long_names != NULL);
-    memcpy(a->long_names, member_name, n);
-    memcpy(a->long_names + n, "/\n", 2);
-    if (a->long_names_len > n + 2) a->long_names[n + 2] = '\n';
-    ar_header(a->long_header, "//", NULL, a->long_names_len);
+static void free_layout(archive_layout *a) {
+    free(a->index);
+    free(a->long_names);
+    free(a->member_headers);
+    free(a->member_offsets);
 }
 
-static void layout_index(archive_layout *a, const char *const *symbols, int n_symbols, uint32_t member_offset,
-                         size_t index_len) {
-    a->index_len = index_len;
+/* "//": each long name followed by "/\n", the whole padded with '\n'; a member's header names it
+ * "/OFFSET", its offset in this table. */
+static void layout_names(archive_layout *a, const aot_archive_member *members, int n_members) {
+    size_t total = 0;
+    for (int i = 0; i < n_members; i++)
+        if (strlen(members[i].name) > 15) total += strlen(members[i].name) + 2;
+    if (total > 0) {
+        a->long_names_len = padded(total);
+        a->long_names = malloc(a->long_names_len);
+        IR_ASSERT(a->long_names != NULL);
+        a->long_names[a->long_names_len - 1] = '\n';
+        ar_header(a->long_header, "//", NULL, a->long_names_len);
+    }
+    size_t at = 0;
+    for (int i = 0; i < n_members; i++) {
+        size_t n = strlen(members[i].name);
+        char name[24];
+        if (n <= 15) {
+            snprintf(name, sizeof name, "%s/", members[i].name);
+        } else {
+            memcpy(a->long_names + at, members[i].name, n);
+            memcpy(a->long_names + at + n, "/\n", 2);
+            snprintf(name, sizeof name, "/%zu", at);
+            at += n + 2;
+        }
+        ar_header(a->member_headers[i], name, "644", members[i].len);
+    }
+}
+
+/* "/": the count, each symbol's member offset, then the names, in member order. */
+static void layout_index(archive_layout *a, const aot_archive_member *members, int n_members, int n_symbols) {
     a->index = calloc(a->index_len, 1);
     IR_ASSERT(a->index != NULL);
     put_be32(a->index, (uint32_t)n_symbols);
-    for (int i = 0; i < n_symbols; i++) put_be32(a->index + 4 + 4 * (size_t)i, member_offset);
-    unsigned char *p = a->index + 4 + 4 * (size_t)n_symbols;
-    for (int i = 0; i < n_symbols; i++) {
-        size_t n = strlen(symbols[i]) + 1;
-        memcpy(p, symbols[i], n);
-        p += n;
+    unsigned char *offsets = a->index + 4, *names = a->index + 4 + 4 * (size_t)n_symbols;
+    for (int m = 0; m < n_members; m++) {
+        for (int i = 0; i < members[m].n_symbols; i++) {
+            put_be32(offsets, (uint32_t)a->member_offsets[m]);
+            offsets += 4;
+            size_t n = strlen(members[m].symbols[i]) + 1;
+            memcpy(names, members[m].symbols[i], n);
+            names += n;
+        }
     }
-    ar_header(a->index_header, "/", "0", index_len);
+    ar_header(a->index_header, "/", "0", a->index_len);
 }
 
-static bool layout_archive(archive_layout *a, const char *member_name, size_t object_len, const char *const *symbols,
-                           int n_symbols) {
-    size_t index_len = 4 + 4 * (size_t)n_symbols;
-    for (int i = 0; i < n_symbols; i++) index_len += strlen(symbols[i]) + 1;
-    index_len = padded(index_len);
-    char name[24];
-    if (strlen(member_name) <= 15) {
-        snprintf(name, sizeof name, "%s/", member_name);
-    } else {
-        layout_long_name(a, member_name);
-        snprintf(name, sizeof name, "/0");
+static bool layout_archive(archive_layout *a, const aot_archive_member *members, int n_members) {
+    size_t count = (size_t)(n_members > 0 ? n_members : 1);
+    a->member_headers = calloc(count, sizeof *a->member_headers);
+    a->member_offsets = calloc(count, sizeof *a->member_offsets);
+    IR_ASSERT(a->member_headers && a->member_offsets);
+    int n_symbols = 0;
+    size_t index_len = 4;
+    for (int m = 0; m < n_members; m++) {
+        if (members[m].len > 9999999999u) return false; /* the size field's width */
+        n_symbols += members[m].n_symbols;
+        for (int i = 0; i < members[m].n_symbols; i++) index_len += 4 + strlen(members[m].symbols[i]) + 1;
     }
     /* Like ar, no index at all when there is nothing to index. */
-    if (n_symbols == 0) index_len = 0;
-    size_t member_offset = AR_MAGIC + (index_len ? AR_HEADER + index_len : 0);
-    if (a->long_names) member_offset += AR_HEADER + a->long_names_len;
-    if (member_offset > UINT32_MAX || object_len > 9999999999u) return false; /* the format's limits */
-    if (index_len) layout_index(a, symbols, n_symbols, (uint32_t)member_offset, index_len);
-    ar_header(a->member_header, name, "644", object_len);
+    a->index_len = n_symbols ? padded(index_len) : 0;
+    layout_names(a, members, n_members);
+    uint64_t at = AR_MAGIC + (a->index_len ? AR_HEADER + a->index_len : 0);
+    if (a->long_names) at += AR_HEADER + a->long_names_len;
+    for (int m = 0; m < n_members; m++) {
+        a->member_offsets[m] = at;
+        at += AR_HEADER + padded(members[m].len);
+    }
+    if (n_members > 0 && a->member_offsets[n_members - 1] > UINT32_MAX) return false; /* the index's offsets */
+    if (a->index_len) layout_index(a, members, n_members, n_symbols);
     return true;
 }
 
-bool aot_write_archive(const char *path, const char *member_name, const void *object, size_t object_len,
-                       const char *const *symbols, int n_symbols, ir_diag *d) {
+bool aot_write_archive(const char *path, const aot_archive_member *members, int n_members, ir_diag *d) {
     archive_layout a = {0};
-    if (!layout_archive(&a, member_name, object_len, symbols, n_symbols)) {
-        free(a.long_names);
-        free(a.index);
-        ir_error(d, IR_NO_LOC, "cannot write '%s': the object is too large for an ar archive", path);
+    if (!layout_archive(&a, members, n_members)) {
+        free_layout(&a);
+        ir_error(d, IR_NO_LOC, "cannot write '%s': the objects are too large for an ar archive", path);
         return false;
     }
-    rt_write_part parts[8];
+    rt_write_part *parts = malloc(sizeof *parts * (5 + 3 * (size_t)n_members));
+    IR_ASSERT(parts != NULL);
     size_t n = 0;
     parts[n++] = (rt_write_part){"!<arch>\n", AR_MAGIC};
     if (a.index) {
@@ -242,13 +274,15 @@ bool aot_write_archive(const char *path, const char *member_name, const void *ob
         parts[n++] = (rt_write_part){a.long_header, AR_HEADER};
         parts[n++] = (rt_write_part){a.long_names, a.long_names_len};
     }
-    parts[n++] = (rt_write_part){a.member_header, AR_HEADER};
-    parts[n++] = (rt_write_part){object, object_len};
-    if (object_len & 1) parts[n++] = (rt_write_part){"\n", 1};
+    for (int m = 0; m < n_members; m++) {
+        parts[n++] = (rt_write_part){a.member_headers[m], AR_HEADER};
+        parts[n++] = (rt_write_part){members[m].data, members[m].len};
+        if (members[m].len & 1) parts[n++] = (rt_write_part){"\n", 1};
+    }
     char err[512];
     bool ok = rt_write_file_atomic(path, parts, n, err, sizeof err) == 0;
     if (!ok) ir_error(d, IR_NO_LOC, "cannot write the library: %s", err);
-    free(a.long_names);
-    free(a.index);
+    free(parts);
+    free_layout(&a);
     return ok;
 }

@@ -1,8 +1,8 @@
 /* library.c — `tfc compile` after the passes: the names checked, the output folder made, then
- * PREFIX.h, the object in libPREFIX.a (and libPREFIX.so when asked) and PREFIX.pc, each file
+ * PREFIX.h, the object and the runtime's object in libPREFIX.a (and libPREFIX.so when asked) and PREFIX.pc, each file
  * written whole or not at all, with what each step cost for the command's summary. */
 #define _POSIX_C_SOURCE 200809L
-#include "codegen/aot/aot.h"
+#include "codegen/aot/object.h"
 #include "runtime/program.h"
 
 #include <errno.h>
@@ -56,19 +56,33 @@ static size_t file_size(const char *dir, const char *fmt, const char *prefix) {
     return stat(path, &st) == 0 ? (size_t)st.st_size : 0;
 }
 
-/* libPREFIX.a: one member, PREFIX.o, indexed by the object's global symbols. */
+static void free_symbols(char **symbols, int n) {
+    for (int i = 0; i < n; i++) free(symbols[i]);
+    free(symbols);
+}
+
+/* libPREFIX.a: PREFIX.o, then the runtime's object, one index of both objects' global symbols. */
 static bool write_archive(const void *object, size_t object_len, const aot_options *o, ir_diag *d) {
-    char **symbols;
-    int n_symbols;
-    if (!aot_object_symbols(object, object_len, &symbols, &n_symbols, d)) return false;
+    size_t runtime_len;
+    const void *runtime = aot_runtime_object(&runtime_len);
+    aot_archive_member members[2] = {{.data = object, .len = object_len},
+                                     {.name = AOT_RUNTIME_MEMBER, .data = runtime, .len = runtime_len}};
+    char **symbols[2] = {NULL, NULL};
+    int n_symbols[2] = {0, 0};
+    bool ok = true;
+    for (int i = 0; i < 2 && ok; i++) {
+        ok = aot_object_symbols(members[i].data, members[i].len, &symbols[i], &n_symbols[i], d);
+        members[i].symbols = (const char *const *)symbols[i];
+        members[i].n_symbols = n_symbols[i];
+    }
     size_t n = strlen(o->out_dir) + strlen(o->prefix) + 8;
     char *path = malloc(n), *member = malloc(n);
     IR_ASSERT(path && member);
     snprintf(path, n, "%s/lib%s.a", o->out_dir, o->prefix);
     snprintf(member, n, "%s.o", o->prefix);
-    bool ok = aot_write_archive(path, member, object, object_len, (const char *const *)symbols, n_symbols, d);
-    for (int i = 0; i < n_symbols; i++) free(symbols[i]);
-    free(symbols);
+    members[0].name = member;
+    ok = ok && aot_write_archive(path, members, 2, d);
+    for (int i = 0; i < 2; i++) free_symbols(symbols[i], n_symbols[i]);
     free(path);
     free(member);
     return ok;

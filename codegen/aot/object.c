@@ -1,13 +1,14 @@
-/* object.c — the generated library's one object file: every graph lowered, emitted and optimized
+/* object.c — the generated library's own object file: every graph lowered, emitted and optimized
  * as `tfc run` does (each in its own module of one context), linked into the library module with
- * its step table, then the descriptor, the API functions and the runtime's bitcode. Everything
- * but the API is made internal, so unused runtime code is dropped and two libraries never
- * clash, and the module is compiled to a position-independent relocatable object. */
+ * its step table, then the descriptor and the API functions. The runtime is not in it: the API
+ * calls the runtime's versioned hidden symbols (tfcrt_H_model_*), defined by the runtime's object
+ * that tfc was built with (runtime_object.c), which goes beside this one into the archive and
+ * the shared library. Everything but the API is made internal, so two libraries never clash,
+ * and the module is compiled to a position-independent relocatable object. */
 #include "codegen/aot/object.h"
 #include "runtime/program.h"
 
 #include <llvm-c/Analysis.h>
-#include <llvm-c/BitReader.h>
 #include <llvm-c/Comdat.h>
 #include <llvm-c/Linker.h>
 #include <llvm-c/Transforms/PassBuilder.h>
@@ -66,55 +67,11 @@ static bool add_graph(emitter *e, int i) {
     return true;
 }
 
-/* ---- the runtime --------------------------------------------------------------------------- */
-
 static bool starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
 static bool is_local(LLVMValueRef v) {
     LLVMLinkage l = LLVMGetLinkage(v);
     return l == LLVMInternalLinkage || l == LLVMPrivateLinkage;
-}
-
-/* Moves every exported definition of the runtime's module to AOT_RUNTIME_PREFIX + name (object.h
- * says why); the library module declares the rt_model_* functions under those names. */
-static void rename_definition(LLVMValueRef v) {
-    size_t len;
-    const char *name = LLVMGetValueName2(v, &len);
-    if (LLVMIsDeclaration(v) || is_local(v) || starts_with(name, "llvm.")) return;
-    size_t n = strlen(AOT_RUNTIME_PREFIX) + len + 1;
-    char *renamed = malloc(n);
-    IR_ASSERT(renamed != NULL);
-    snprintf(renamed, n, "%s%s", AOT_RUNTIME_PREFIX, name);
-    LLVMSetValueName2(v, renamed, n - 1);
-    free(renamed);
-}
-
-static void rename_runtime(LLVMModuleRef rt) {
-    for (LLVMValueRef f = LLVMGetFirstFunction(rt); f; f = LLVMGetNextFunction(f)) rename_definition(f);
-    for (LLVMValueRef g = LLVMGetFirstGlobal(rt); g; g = LLVMGetNextGlobal(g)) rename_definition(g);
-    for (LLVMValueRef a = LLVMGetFirstGlobalAlias(rt); a; a = LLVMGetNextGlobalAlias(a)) rename_definition(a);
-}
-
-static bool link_runtime(emitter *e) {
-    size_t len;
-    const void *bitcode = aot_runtime_bitcode(&len);
-    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRange(bitcode, len, "runtime.bc", 0);
-    LLVMModuleRef rt = NULL;
-    bool bad = LLVMParseBitcodeInContext2(e->ctx, buf, &rt);
-    LLVMDisposeMemoryBuffer(buf);
-    if (bad || !rt) {
-        if (cg_cpu_report_llvm_diag(&e->diag, "reading the runtime's bitcode", e->d))
-            ir_bug(e->d, IR_NO_LOC, "tfc compile: the runtime's embedded bitcode cannot be read");
-        return false;
-    }
-    cg_cpu_set_target(rt, e->tm);
-    rename_runtime(rt);
-    if (LLVMLinkModules2(e->lib, rt)) {
-        if (cg_cpu_report_llvm_diag(&e->diag, "linking the runtime", e->d))
-            ir_bug(e->d, IR_NO_LOC, "tfc compile: cannot link the runtime into the library");
-        return false;
-    }
-    return true;
 }
 
 /* ---- internalize, drop what is unused, verify --------------------------------------------- */
@@ -144,8 +101,7 @@ static void internalize(const emitter *e) {
     for (LLVMValueRef a = LLVMGetFirstGlobalAlias(e->lib); a; a = LLVMGetNextGlobalAlias(a)) internalize_value(e, a);
 }
 
-/* Only globaldce: the kernels are already optimized and the runtime was optimized by clang, and
- * rerunning the whole pipeline over the runtime would cost most of a compile. */
+/* Only globaldce: the kernels are already optimized. */
 static bool drop_unused(emitter *e) {
     LLVMPassBuilderOptionsRef options = LLVMCreatePassBuilderOptions();
     LLVMErrorRef err = LLVMRunPasses(e->lib, "globaldce", e->tm, options);
@@ -213,7 +169,6 @@ static bool build_library(emitter *e, const ir_tensor *params, size_t *weights_b
     LLVMValueRef desc = aot_emit_descriptor(e->lib, e->m, params, e->graphs, e->o->prefix, weights_bytes, e->d);
     if (!desc) return false;
     e->n_exported = aot_emit_api(e->lib, e->m, e->o->prefix, desc, e->exported);
-    if (!link_runtime(e)) return false;
     internalize(e);
     return drop_unused(e) && verify(e) && dump_library(e);
 }

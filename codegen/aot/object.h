@@ -1,5 +1,5 @@
 /* object.h — the pieces of the generated library's object file (codegen/aot/object*.c) and the
- * runtime's embedded bitcode: LLVM constants that mirror runtime/model.h's descriptor tables, the
+ * runtime's embedded object: LLVM constants that mirror runtime/model.h's descriptor tables, the
  * API functions of docs/c-api.md, and the names that tie them together. Private to codegen/aot/;
  * sections name the defining file. */
 #ifndef TFC_CODEGEN_AOT_OBJECT_H
@@ -9,20 +9,21 @@
 
 #include <stddef.h>
 
-/* Every definition the runtime's bitcode exports is renamed to AOT_RUNTIME_PREFIX + its name
- * before it is linked into a library: '.' cannot occur in a C identifier, so no prefix and no
- * graph name the user picks can collide with the runtime. */
-#define AOT_RUNTIME_PREFIX "tfc.rt."
+/* The runtime's object, generated at build time (codegen/aot/runtime_object/main.c), defines
+ * its entry points as AOT_RUNTIME_SYMBOL_PREFIX + name without "rt_" ("tfcrt_H_model_create",
+ * H a hash of the runtime's bitcode), weak_odr and hidden; it is the archive member
+ * AOT_RUNTIME_MEMBER ("tfcrt_H.o"). */
+#include "codegen/aot/runtime_object.h"
 
 /* The step table of graph i is the global "tfc.aot.steps.<i>" until the graphs are linked into
  * the library module, where the descriptor finds it by that name. */
 #define AOT_STEPS_NAME_SIZE 48
 void aot_steps_name(int graph, char buf[AOT_STEPS_NAME_SIZE]);
 
-/* ---- codegen/aot/runtime_bitcode.c --------------------------------------------------------- */
+/* ---- codegen/aot/runtime_object.c ---------------------------------------------------------- */
 
-/* The runtime's bitcode (each runtime/ source compiled by clang and linked by llvm-link). */
-const void *aot_runtime_bitcode(size_t *len);
+/* The runtime's relocatable object (ELF, x86-64, position independent). */
+const void *aot_runtime_object(size_t *len);
 
 /* ---- codegen/aot/object_tables.c: runtime/model.h's tables as LLVM constants --------------- */
 
@@ -50,7 +51,7 @@ LLVMValueRef aot_emit_descriptor(LLVMModuleRef lib, const ir_module *m, const ir
 /* ---- codegen/aot/object_api.c: the exported functions -------------------------------------- */
 
 /* Defines the API of docs/c-api.md in lib as calls of the runtime's rt_model_* functions
- * (declared under their AOT_RUNTIME_PREFIX names) on descriptor desc. Returns the number of
+ * (declared external and hidden under their AOT_RUNTIME_SYMBOL_PREFIX names) on descriptor desc. Returns the number of
  * functions defined; exported (at least aot_api_count(m) entries) receives them. */
 int aot_api_count(const ir_module *m);
 int aot_emit_api(LLVMModuleRef lib, const ir_module *m, const char *prefix, LLVMValueRef desc, LLVMValueRef *exported);

@@ -19,12 +19,17 @@ typedef struct api_emitter {
     int n_exported;
 } api_emitter;
 
-/* The runtime's function under its renamed symbol (object.h AOT_RUNTIME_PREFIX). */
+/* The runtime's function rt_NAME under its versioned symbol (object.h AOT_RUNTIME_SYMBOL_PREFIX),
+ * hidden: the runtime's object is linked into the same library, never looked up dynamically. */
 static LLVMValueRef runtime_function(api_emitter *e, const char *name, LLVMTypeRef type) {
-    char symbol[64];
-    snprintf(symbol, sizeof symbol, "%s%s", AOT_RUNTIME_PREFIX, name);
+    IR_ASSERT(strncmp(name, "rt_", 3) == 0);
+    char symbol[96];
+    snprintf(symbol, sizeof symbol, "%s%s", AOT_RUNTIME_SYMBOL_PREFIX, name + 3);
     LLVMValueRef fn = LLVMGetNamedFunction(e->m, symbol);
-    return fn ? fn : LLVMAddFunction(e->m, symbol, type);
+    if (fn) return fn;
+    fn = LLVMAddFunction(e->m, symbol, type);
+    LLVMSetVisibility(fn, LLVMHiddenVisibility);
+    return fn;
 }
 
 static void add_attribute(api_emitter *e, LLVMValueRef fn, const char *name, uint64_t value) {

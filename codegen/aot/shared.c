@@ -1,9 +1,10 @@
-/* shared.c — libPREFIX.so: the library's object linked by the system's C compiler driver ($CC,
- * else cc), which knows the platform's crt files and linker flags. It runs without a shell
- * (posix_spawnp), its messages go straight to our stderr, and the result appears atomically. */
+/* shared.c — libPREFIX.so: the library's object and the runtime's object linked by the system's
+ * C compiler driver ($CC, else cc), which knows the platform's crt files and linker flags. It
+ * runs without a shell (posix_spawnp), its messages go straight to our stderr, and the result
+ * appears atomically. */
 #define _DEFAULT_SOURCE /* mkstemps */
 #define _POSIX_C_SOURCE 200809L
-#include "codegen/aot/aot.h"
+#include "codegen/aot/object.h"
 
 #include <errno.h>
 #include <spawn.h>
@@ -110,17 +111,18 @@ static bool run_linker(compiler *c, char **argv, const char *lib_name, ir_diag *
     return false;
 }
 
-/* CC... -shared -o TMP -Wl,-soname,libPREFIX.so OBJ -lopenblas -lm -lpthread, then TMP is renamed
- * to OUT/libPREFIX.so. */
-static bool link_with(compiler *c, const char *object_path, const char *tmp_path, const aot_options *o,
-                      const char *final_path, ir_diag *d) {
+/* CC... -shared -o TMP -Wl,-soname,libPREFIX.so OBJ RUNTIME_OBJ -lopenblas -lm -lpthread, then TMP
+ * is renamed to OUT/libPREFIX.so. The runtime's symbols are hidden, so only PREFIX_* is exported. */
+static bool link_with(compiler *c, const char *object_path, const char *runtime_path, const char *tmp_path,
+                      const aot_options *o, const char *final_path, ir_diag *d) {
     char lib_name[512], soname[600];
     snprintf(lib_name, sizeof lib_name, "lib%s.so", o->prefix);
     snprintf(soname, sizeof soname, "-Wl,-soname,%s", lib_name);
     char *argv[MAX_CC_WORDS + 16];
     int n = 0;
     for (int i = 0; i < c->argc; i++) argv[n++] = c->argv[i];
-    char *rest[] = {"-shared", "-o", (char *)tmp_path, soname, (char *)object_path, "-lopenblas", "-lm", "-lpthread"};
+    char *rest[] = {"-shared",    "-o",  (char *)tmp_path, soname, (char *)object_path, (char *)runtime_path,
+                    "-lopenblas", "-lm", "-lpthread"};
     for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++) argv[n++] = rest[i];
     argv[n] = NULL;
     if (!run_linker(c, argv, lib_name, d)) return false;
@@ -146,13 +148,19 @@ bool aot_link_shared(const void *object, size_t object_len, const aot_options *o
     compiler c = {0};
     bool ok = find_compiler(&c, d);
     char *object_path = path_join(o->out_dir, ".lib%s.XXXXXX.o", o->prefix);
+    char *runtime_path = path_join(o->out_dir, ".lib%s.XXXXXX.rt.o", o->prefix);
     char *final_path = path_join(o->out_dir, "lib%s.so", o->prefix);
+    size_t runtime_len;
+    const void *runtime = aot_runtime_object(&runtime_len);
     bool have_object = ok && write_temp(object_path, 2, object, object_len, d);
-    char *tmp_path = have_object ? output_temp_name(object_path) : NULL;
-    ok = have_object && link_with(&c, object_path, tmp_path, o, final_path, d);
+    bool have_runtime = have_object && write_temp(runtime_path, 5, runtime, runtime_len, d);
+    char *tmp_path = have_runtime ? output_temp_name(object_path) : NULL;
+    ok = have_runtime && link_with(&c, object_path, runtime_path, tmp_path, o, final_path, d);
     if (have_object) unlink(object_path);
+    if (have_runtime) unlink(runtime_path);
     if (tmp_path && !ok) unlink(tmp_path);
     free(object_path);
+    free(runtime_path);
     free(tmp_path);
     free(final_path);
     free(c.words);

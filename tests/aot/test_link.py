@@ -4,8 +4,8 @@
   two_models  aot.two_models: two libraries of the same model (prefixes a, b; other seeds) in one
               program (two_models.c), alone and at once.
   dlopen      aot.dlopen: the --shared library exports only mlp_* (nm -D), the archive defines only
-              mlp_* and leaves no tfc, LLVM or JSON symbol undefined (nm), dlopen_mlp.c loads it
-              with dlopen; a program linked with -lmlp needs nothing of tfc or LLVM (readelf, ldd).
+              mlp_* and hidden tfcrt_* (readelf -s) and leaves no tfc, LLVM or JSON symbol undefined
+              (nm), dlopen_mlp.c loads it with dlopen; a program linked with -lmlp needs nothing of tfc or LLVM (readelf, ldd).
 Every program's outputs are compared with `tfc run --backend cpu` on the same input and seed.
 
 Usage: test_link.py TEST TFC CC CXX EXAMPLES_DIR   (exit 77: no C++ compiler for cxx)
@@ -76,10 +76,18 @@ def check_symbols(lib):
     foreign = [s for s in exported if not s.startswith("mlp_")]
     if foreign or not exported:
         raise Failure("libmlp.so exports %s besides mlp_*" % foreign[:20] if foreign else "libmlp.so exports nothing")
-    defined = defined_symbols(["nm", "-g", "--defined-only", archive])
-    foreign = [s for s in defined if not s.startswith("mlp_")]
-    if foreign or not defined:
-        raise Failure("libmlp.a defines %s besides mlp_*" % foreign[:20] if foreign else "libmlp.a defines nothing")
+    # The archive's global definitions: mlp_* (default visibility) and the runtime member's
+    # versioned tfcrt_* entry points, which must be hidden so that no library exports them.
+    defined = []
+    for line in run(["readelf", "-sW", archive]).stdout.splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[0].endswith(":") and f[4] in ("GLOBAL", "WEAK") and f[6] != "UND":
+            defined.append((f[7], f[5]))
+    foreign = [name for name, vis in defined
+               if not (name.startswith("mlp_") and vis == "DEFAULT" or name.startswith("tfcrt_") and vis == "HIDDEN")]
+    if foreign or not any(name.startswith("mlp_") for name, _ in defined):
+        raise Failure("libmlp.a defines %s besides mlp_* and hidden tfcrt_*" % foreign[:20] if foreign
+                      else "libmlp.a defines no mlp_*")
     undefined = [line.split()[-1] for line in run(["nm", "-u", archive]).stdout.splitlines() if line.strip()
                  and not line.endswith(":")]
     foreign = [s for s in undefined if FOREIGN.match(s)]

@@ -1,9 +1,10 @@
 /* test_aot_archive.c — the generated library's containers (codegen/aot/archive.c, shared.c): the
  * global symbols of an ELF object that LLVM emits here (globals and weak definitions in, locals,
- * private strings and undefined references out), the `ar` archive parsed back byte by byte (with
- * short and long member names), compared with what `ar rcsD` writes and linked into a program by
- * cc, and the shared library linked by $CC; malformed objects and unwritable paths are errors.
- * Files go to a mkdtemp folder in /tmp, which it removes. The external tools are optional. */
+ * private strings and undefined references out), the `ar` archive parsed back byte by byte (one
+ * and two members, short and long member names, one index over all), compared with what
+ * `ar rcsD` writes and linked into a program by cc, and the shared library linked by $CC;
+ * malformed objects and unwritable paths are errors. Files go to a mkdtemp folder in /tmp, which
+ * it removes. The external tools are optional. */
 #define _POSIX_C_SOURCE 200809L
 #include "codegen/aot/aot.h"
 #include "tests/unit/check.h"
@@ -48,7 +49,17 @@ static void add_functions(LLVMModuleRef m, LLVMContextRef c) {
     LLVMDisposeBuilder(b);
 }
 
-static void *emit_object(size_t *len) {
+/* A second object: int second(void) { return 7; } */
+static void add_second(LLVMModuleRef m, LLVMContextRef c) {
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(c), fn_type = LLVMFunctionType(i32, NULL, 0, 0);
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(c);
+    LLVMValueRef second = LLVMAddFunction(m, "second", fn_type);
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c, second, "entry"));
+    LLVMBuildRet(b, LLVMConstInt(i32, 7, 0));
+    LLVMDisposeBuilder(b);
+}
+
+static void *emit_object(size_t *len, void (*add)(LLVMModuleRef, LLVMContextRef)) {
     ir_diag d;
     ir_diag_init(&d, stderr);
     cg_cpu_options o = {.opt_level = 1};
@@ -58,7 +69,7 @@ static void *emit_object(size_t *len) {
     LLVMContextRef c = LLVMContextCreate();
     LLVMModuleRef m = LLVMModuleCreateWithNameInContext("t", c);
     cg_cpu_set_target(m, tm);
-    add_functions(m, c);
+    add(m, c);
     char *msg = NULL;
     LLVMMemoryBufferRef buf = NULL;
     void *object = NULL;
@@ -207,8 +218,7 @@ static bool parse_header(const unsigned char *a, size_t len, size_t at, char nam
     return memcmp(a + at + 16, "0           0     0     ", 24) == 0 || name[0] == '/';
 }
 
-static void check_archive(const char *path, const char *member, const void *object, size_t object_len,
-                          const char *const *symbols, int n_symbols) {
+static void check_archive(const char *path, const aot_archive_member *members, int n_members) {
     size_t len = 0;
     unsigned char *a = read_all(path, &len);
     CHECK(a && len > 8 && memcmp(a, "!<arch>\n", 8) == 0, "%s", path);
@@ -216,18 +226,13 @@ static void check_archive(const char *path, const char *member, const void *obje
     CHECK(len % 2 == 0, "archive size %zu is odd", len);
     char name[17];
     size_t size, at = 8;
-    uint32_t member_at = 0;
+    int n_symbols = 0;
+    for (int m = 0; m < n_members; m++) n_symbols += members[m].n_symbols;
+    const unsigned char *index = NULL;
     if (n_symbols > 0) { /* without symbols, no index, as ar writes it */
         CHECK(parse_header(a, len, at, name, &size) && strcmp(name, "/") == 0 && size % 2 == 0);
-        const unsigned char *index = a + at + 60;
+        index = a + at + 60;
         CHECK(be32(index) == (uint32_t)n_symbols);
-        const char *names = (const char *)index + 4 + 4 * n_symbols;
-        for (int i = 0; i < n_symbols; i++) {
-            CHECK(strcmp(names, symbols[i]) == 0, "index name %d: %s", i, names);
-            CHECK(be32(index + 4 + 4 * i) == be32(index + 4));
-            names += strlen(names) + 1;
-        }
-        member_at = be32(index + 4);
         at += 60 + size;
     }
     const char *long_names = NULL;
@@ -236,28 +241,43 @@ static void check_archive(const char *path, const char *member, const void *obje
         CHECK(size % 2 == 0);
         at += 60 + size;
     }
-    CHECK(n_symbols == 0 || member_at == at, "index points at %u, member at %zu", member_at, at);
-    CHECK(parse_header(a, len, at, name, &size));
-    char want[256];
-    snprintf(want, sizeof want, "%s/", member);
-    if (long_names)
-        CHECK(strcmp(name, "/0") == 0 && strncmp(long_names, want, strlen(want)) == 0);
-    else
-        CHECK(strcmp(name, want) == 0, "member name '%s'", name);
-    CHECK(memcmp(a + at + 40, "644     ", 8) == 0);
-    CHECK(size == object_len && at + 60 + size <= len && memcmp(a + at + 60, object, size) == 0);
-    CHECK(at + 60 + size + (size & 1) == len);
+    const char *symbol_name = index ? (const char *)index + 4 + 4 * n_symbols : NULL;
+    int symbol = 0;
+    for (int m = 0; m < n_members; m++) {
+        /* Each of the member's symbols, in order, points at its header. */
+        for (int i = 0; i < members[m].n_symbols; i++, symbol++) {
+            CHECK(strcmp(symbol_name, members[m].symbols[i]) == 0, "index name %d: %s", symbol, symbol_name);
+            CHECK(be32(index + 4 + 4 * symbol) == at, "index points at %u, member at %zu", be32(index + 4 + 4 * symbol),
+                  at);
+            symbol_name += strlen(symbol_name) + 1;
+        }
+        CHECK(parse_header(a, len, at, name, &size));
+        char want[256];
+        snprintf(want, sizeof want, "%s/", members[m].name);
+        if (strlen(members[m].name) > 15)
+            CHECK(long_names && name[0] == '/' && strncmp(long_names + atoi(name + 1), want, strlen(want)) == 0,
+                  "member name '%s'", name);
+        else
+            CHECK(strcmp(name, want) == 0, "member name '%s'", name);
+        CHECK(memcmp(a + at + 40, "644     ", 8) == 0);
+        CHECK(size == members[m].len && at + 60 + size <= len && memcmp(a + at + 60, members[m].data, size) == 0);
+        at += 60 + size + (size & 1);
+    }
+    CHECK(at == len, "%zu bytes after the members", len - at);
     free(a);
 }
 
 /* The index as the linker wants it, and the bytes `ar rcsD` would write (deterministic mode). */
-static void check_with_tools(const char *archive, const char *member, const void *object, size_t len) {
+static void check_with_tools(const char *archive, const aot_archive_member *members, int n_members) {
     char cmd[1024], out[256];
     if (have_tool("ar --version")) {
         snprintf(cmd, sizeof cmd, "ar t %s", archive);
-        CHECK(command_output(cmd, out, sizeof out) && strcmp(out, member) == 0, "ar t: %s", out);
-        CHECK(write_all(path_in(member), object, len));
-        snprintf(cmd, sizeof cmd, "cd %s && ar rcsD ref.a %s", dir, member);
+        CHECK(command_output(cmd, out, sizeof out) && strcmp(out, members[0].name) == 0, "ar t: %s", out);
+        int at = snprintf(cmd, sizeof cmd, "cd %s && ar rcsD ref.a", dir);
+        for (int m = 0; m < n_members; m++) {
+            CHECK(write_all(path_in(members[m].name), members[m].data, members[m].len));
+            at += snprintf(cmd + at, sizeof cmd - (size_t)at, " %s", members[m].name);
+        }
         size_t ref_len = 0, our_len = 0;
         void *ref = system(cmd) == 0 ? read_all(path_in("ref.a"), &ref_len) : NULL;
         void *ours = read_all(archive, &our_len);
@@ -265,19 +285,26 @@ static void check_with_tools(const char *archive, const char *member, const void
         free(ref);
         free(ours);
         unlink(path_in("ref.a"));
-        unlink(path_in(member));
+        for (int m = 0; m < n_members; m++) unlink(path_in(members[m].name));
     }
     if (have_tool("nm --version")) {
-        snprintf(cmd, sizeof cmd, "nm -s %s | grep -c ' in %s'", archive, member);
-        CHECK(command_output(cmd, out, sizeof out) && strcmp(out, "3") == 0, "nm -s index entries: %s", out);
+        for (int m = 0; m < n_members; m++) {
+            snprintf(cmd, sizeof cmd, "nm -s %s | grep -c ' in %s$'", archive, members[m].name);
+            char want[16];
+            snprintf(want, sizeof want, "%d", members[m].n_symbols);
+            CHECK(command_output(cmd, out, sizeof out) && strcmp(out, want) == 0, "nm -s index entries: %s", out);
+        }
     }
 }
 
-/* A program that calls answer() links against the archive alone and gets 1 + external_fn(). */
-static void check_links(const char *lib_dir, const char *lib) {
+/* A program that calls answer() (and second() when asked) links against the archive alone and
+ * gets 1 + external_fn() (+ 7). */
+static void check_links(const char *lib_dir, const char *lib, bool with_second) {
     if (!have_tool("cc --version")) return;
-    const char *src = "int answer(void);\nint external_fn(void) { return 41; }\n"
-                      "int main(void) { return answer() == 42 ? 0 : 1; }\n";
+    const char *src = with_second ? "int answer(void);\nint second(void);\nint external_fn(void) { return 41; }\n"
+                                    "int main(void) { return answer() + second() == 49 ? 0 : 1; }\n"
+                                  : "int answer(void);\nint external_fn(void) { return 41; }\n"
+                                    "int main(void) { return answer() == 42 ? 0 : 1; }\n";
     CHECK(write_all(path_in("main.c"), src, strlen(src)));
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "cc -o %s %s -L%s -l%s && %s", path_in("main"), path_in("main.c"), lib_dir, lib,
@@ -287,30 +314,43 @@ static void check_links(const char *lib_dir, const char *lib) {
     unlink(path_in("main.c"));
 }
 
-static void test_archive(const void *object, size_t len) {
+static void write_and_check(const char *lib, const aot_archive_member *members, int n_members, ir_diag *d) {
+    char file[64];
+    snprintf(file, sizeof file, "lib%s.a", lib);
+    CHECK(aot_write_archive(path_in(file), members, n_members, d));
+    check_archive(path_in(file), members, n_members);
+    if (n_members > 0 && members[0].n_symbols > 0) check_with_tools(path_in(file), members, n_members);
+}
+
+static void test_archive(const void *object, size_t len, const void *second, size_t second_len) {
     captured c;
     capture_begin(&c);
-    const char *symbols[] = {"answer", "counter", "fallback"};
-    CHECK(aot_write_archive(path_in("libt.a"), "t.o", object, len, symbols, 3, &c.d));
-    check_archive(path_in("libt.a"), "t.o", object, len, symbols, 3);
-    check_with_tools(path_in("libt.a"), "t.o", object, len);
-    check_links(dir, "t");
+    const char *symbols[] = {"answer", "counter", "fallback"}, *second_symbols[] = {"second"};
+    aot_archive_member one = {"t.o", object, len, symbols, 3};
+    write_and_check("t", &one, 1, &c.d);
+    check_links(dir, "t", false);
 
     /* A member name of 16 characters or more goes through the long-name table. */
-    const char *long_member = "a_long_model_name.o";
-    CHECK(aot_write_archive(path_in("liblong.a"), long_member, object, len, symbols, 3, &c.d));
-    check_archive(path_in("liblong.a"), long_member, object, len, symbols, 3);
-    check_with_tools(path_in("liblong.a"), long_member, object, len);
+    aot_archive_member long_name = {"a_long_model_name.o", object, len, symbols, 3};
+    write_and_check("long", &long_name, 1, &c.d);
+    /* Two members (a short and a long name, as libPREFIX.a holds PREFIX.o and the runtime's
+     * tfcrt_H.o), both long, and one index over both. */
+    aot_archive_member two[] = {{"t.o", object, len, symbols, 3},
+                                {"tfcrt_0123456789abcdef.o", second, second_len, second_symbols, 1}};
+    write_and_check("two", two, 2, &c.d);
+    check_links(dir, "two", true);
+    aot_archive_member two_long[] = {{"a_long_model_name.o", object, len, symbols, 3},
+                                     {"tfcrt_0123456789abcdef.o", second, second_len, second_symbols, 1}};
+    write_and_check("twolong", two_long, 2, &c.d);
     /* An odd-sized member is padded; without symbols there is no index. */
-    CHECK(aot_write_archive(path_in("libodd.a"), "odd.o", "abc", 3, NULL, 0, &c.d));
-    check_archive(path_in("libodd.a"), "odd.o", "abc", 3, NULL, 0);
+    aot_archive_member odd[] = {{"odd.o", "abc", 3, NULL, 0}, {"odd2.o", "de", 2, NULL, 0}};
+    write_and_check("odd", odd, 2, &c.d);
 
-    CHECK(!aot_write_archive("/nonexistent-dir/libt.a", "t.o", object, len, symbols, 3, &c.d));
+    CHECK(!aot_write_archive("/nonexistent-dir/libt.a", &one, 1, &c.d));
     CHECK(capture_has(&c, "/nonexistent-dir/libt.a"));
     capture_end(&c);
-    unlink(path_in("libt.a"));
-    unlink(path_in("liblong.a"));
-    unlink(path_in("libodd.a"));
+    const char *files[] = {"libt.a", "liblong.a", "libtwo.a", "libtwolong.a", "libodd.a"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) unlink(path_in(files[i]));
 }
 
 /* ---- the shared library ----------------------------------------------------------------------- */
@@ -351,14 +391,15 @@ int main(void) {
         perror("mkdtemp");
         return 1;
     }
-    size_t len = 0;
-    void *object = emit_object(&len);
-    if (object) {
+    size_t len = 0, second_len = 0;
+    void *object = emit_object(&len, add_functions), *second = emit_object(&second_len, add_second);
+    if (object && second) {
         test_symbols(object, len);
-        test_archive(object, len);
+        test_archive(object, len, second, second_len);
         test_shared(object, len);
     }
     free(object);
+    free(second);
     rmdir(dir);
     printf("%d checks, %d failures\n", checks, failures);
     return failures != 0;
