@@ -27,6 +27,11 @@ static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 static size_t round_align(int64_t bytes) { return (size_t)((bytes + RT_ALIGN - 1) / RT_ALIGN * RT_ALIGN); }
 
+/* The shared columns: one image's, all groups (the plan reserves them, a run finds them). */
+static size_t shared_cols_bytes(const rt_conv *cv) {
+    return round_align(cv->c * cv->kh * cv->kw * cv->oh * cv->ow * 4);
+}
+
 /* Rows shorter than this are copied with plain loops: a library call costs more than the copy. */
 #define RT_SHORT_ROW 32
 
@@ -117,7 +122,7 @@ bool rt_conv_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_si
     plan->tiles = rt_choose_tiles(d.og, d.p, d.kg, cv->n * cv->groups);
     /* Per thread: the epilogue's tile, then the private columns. Shared: the columns of one
        image, then the result of a pass (one image with shared columns, else all of them). */
-    if (plan->im2col && !plan->private_cols) plan->shared_bytes = round_align(cv->c * cv->kh * cv->kw * d.p * 4);
+    if (plan->im2col && !plan->private_cols) plan->shared_bytes = shared_cols_bytes(cv);
     if (s->fn && d.og > 0 && d.p > 0) {
         plan->immediate = plan->tiles.col_tiles == 1 && plan->tiles.rb * d.p * 4 <= RT_SCRATCH_MAX;
         int64_t images = plan->im2col && !plan->private_cols ? 1 : cv->n;
@@ -145,7 +150,8 @@ typedef struct conv_job {
     int64_t n0;
 } conv_job;
 
-/* The columns of (image, group) for thread ts, gathering them into its buffer if needed. */
+/* The columns of (image, group) for thread ts, gathering them into its buffer (after its
+   scratch tile) if needed. */
 static const float *columns(const conv_job *j, int64_t image, int64_t group, rt_thread_state *ts) {
     const rt_conv *cv = &j->s->conv;
     conv_dims d = dims_of(cv);
@@ -153,11 +159,12 @@ static const float *columns(const conv_job *j, int64_t image, int64_t group, rt_
     if (!j->plan->im2col) return x;
     if (!j->plan->private_cols) return j->shared_cols + group * d.kg * d.p;
     int64_t key = image * cv->groups + group;
+    float *cols = (float *)(ts->scratch + j->plan->cols_offset);
     if (ts->cols_key != key) {
-        for (int64_t r = 0; r < d.kg; r++) im2col_row(cv, x, r, (float *)ts->cols + r * d.p);
+        for (int64_t r = 0; r < d.kg; r++) im2col_row(cv, x, r, cols + r * d.p);
         ts->cols_key = key;
     }
-    return (const float *)ts->cols;
+    return cols;
 }
 
 /* Tile t of the pass: (image, group), then output-channel block, then pixel block. */
@@ -214,18 +221,16 @@ void rt_conv_run(rt_exec *e, const rt_step *s, const rt_step_plan *plan, char *c
                   .s = s,
                   .plan = plan,
                   .slots = slots,
-                  .x = (const float *)(slots[cv->x.slot] + cv->x.offset),
-                  .w = (const float *)(slots[cv->w.slot] + cv->w.offset)};
+                  .x = (const float *)rt_ref_ptr(slots, cv->x),
+                  .w = (const float *)rt_ref_ptr(slots, cv->w)};
     char *shared = e->shared;
     if (plan->im2col && !plan->private_cols) {
         j.shared_cols = (const float *)shared;
-        shared += round_align(cv->c * cv->kh * cv->kw * cv->oh * cv->ow * 4);
+        shared += shared_cols_bytes(cv);
     }
-    j.out = s->fn ? (float *)shared : (float *)(slots[cv->out.slot] + cv->out.offset);
-    for (int i = 0; i < e->n_threads; i++) {
-        e->threads[i].cols = e->threads[i].scratch + plan->cols_offset;
-        e->threads[i].cols_key = -1; /* private columns of an earlier step are stale */
-    }
+    j.out = s->fn ? (float *)shared : (float *)rt_ref_ptr(slots, cv->out);
+    /* Private columns of an earlier step (or run) are stale. */
+    for (int i = 0; i < e->n_threads; i++) e->threads[i].cols_key = -1;
     if (j.shared_cols) {
         for (int64_t n = 0; n < cv->n && !rt_step_failed(e); n++) {
             j.n0 = n;

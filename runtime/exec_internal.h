@@ -40,9 +40,8 @@ typedef struct rt_step_plan {
 
 /* One per pool thread, a cache line apart so the failure notes do not bounce between cores. */
 typedef struct rt_thread_state {
-    _Alignas(RT_ALIGN) char *scratch; /* the epilogue's tile */
-    char *cols;                       /* CONV: private im2col buffer */
-    int64_t cols_key;                 /* which (image · groups + group) cols holds; -1: none */
+    _Alignas(RT_ALIGN) char *scratch; /* the epilogue's tile; CONV: private columns after it */
+    int64_t cols_key;                 /* which (image · groups + group) the columns hold; -1: none */
     int64_t fail_at;                  /* lowest unit (chunk start or tile) whose check failed this step */
     int fail_code;                    /* its kernel's return value (1 + check index) */
 } rt_thread_state;
@@ -66,6 +65,9 @@ struct rt_exec {
     double *t_begin, *t_end; /* per step of the longest program, rt_now_seconds() */
     char error[512];
 };
+
+/* Where operand r lies among the run's slots. */
+static inline char *rt_ref_ptr(char *const *slots, rt_ref r) { return slots[r.slot] + r.offset; }
 
 /* gemm.c */
 /* The tile grid of an m × n × k product repeated `items` times: enough tiles to feed many

@@ -16,8 +16,7 @@
 #define RT_TILE_SECONDS 25e-6
 #define RT_MAX_TILES 16
 /* Below these a block makes OpenBLAS repack the other operand too often: a row block of rb rows
-   repacks all of B (k × n) for 2·rb·n·k flops, a column block all of A (measured: 64-row or
-   128-column tiles lose 5-15 % against one call, these sizes 0-5 %). */
+   repacks all of B (k × n) for 2·rb·n·k flops, a column block all of A. */
 #define RT_MIN_TILE_ROWS 128
 #define RT_MIN_TILE_COLS 192
 
@@ -190,8 +189,6 @@ static void gemm_body(void *ctx, int64_t begin, int64_t end, int thread_index) {
         if (gemm_tile(j, t, ts)) break; /* the run stops after this step; later tiles would not be the first failure */
 }
 
-static char *ref_ptr(char *const *slots, rt_ref r) { return slots[r.slot] + r.offset; }
-
 void rt_gemm_run(rt_exec *e, const rt_step *s, const rt_step_plan *plan, char *const *slots) {
     const rt_gemm *g = &s->gemm;
     int64_t items = 1;
@@ -202,9 +199,9 @@ void rt_gemm_run(rt_exec *e, const rt_step *s, const rt_step_plan *plan, char *c
                   .tiles = &plan->tiles,
                   .immediate = plan->immediate,
                   .slots = slots,
-                  .a = (const float *)ref_ptr(slots, g->a),
-                  .b = (const float *)ref_ptr(slots, g->b)};
-    j.c = !s->fn ? (float *)ref_ptr(slots, g->c) : plan->immediate ? NULL : (float *)e->shared;
+                  .a = (const float *)rt_ref_ptr(slots, g->a),
+                  .b = (const float *)rt_ref_ptr(slots, g->b)};
+    j.c = !s->fn ? (float *)rt_ref_ptr(slots, g->c) : plan->immediate ? NULL : (float *)e->shared;
     rt_parallel_for(e->pool, items * plan->tiles.row_tiles * plan->tiles.col_tiles, plan->tiles.grain, gemm_body, &j);
     if (s->fn && !plan->immediate) rt_epilogue_pass(e, s, slots, j.c, 0, items * g->m, g->n);
 }

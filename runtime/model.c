@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MODEL_ALIGN 64
-
 /* One graph as the executor runs it. The slot table is filled once with the parameters; a run
    only sets the arguments' slots (slot 0, the arena, is set by the executor). */
 typedef struct model_graph {
@@ -29,7 +27,7 @@ struct rt_model {
     const char *prefix; /* d->name */
     int n_graphs, n_params;
     model_graph *graphs; /* n_graphs */
-    void **params;       /* n_params buffers, MODEL_ALIGN-aligned, d->params[i].nbytes each */
+    void **params;       /* n_params buffers, 64-byte aligned, d->params[i].nbytes each */
     rt_exec *exec;
     char error[512];
 };
@@ -171,12 +169,6 @@ static bool check_descriptor(const rt_aot_model *d, char *why, size_t size) {
 
 /* ---- building the model ---------------------------------------------------------------------- */
 
-static void *alloc_aligned(size_t bytes) {
-    if (bytes > SIZE_MAX - MODEL_ALIGN) return NULL;
-    bytes = bytes == 0 ? MODEL_ALIGN : (bytes + MODEL_ALIGN - 1) / MODEL_ALIGN * MODEL_ALIGN;
-    return aligned_alloc(MODEL_ALIGN, bytes);
-}
-
 static rt_step decode_step(const rt_aot_step *a) {
     rt_step s = {.name = a->name,
                  .kind = (rt_step_kind)a->kind,
@@ -200,7 +192,7 @@ static bool copy_params(rt_model *m, char *why, size_t size) {
     if (!m->params) return bad(why, size, "out of memory");
     for (int i = 0; i < m->n_params; i++) {
         const rt_aot_param *p = &m->d->params[i];
-        if (!(m->params[i] = alloc_aligned((size_t)p->nbytes)))
+        if (!(m->params[i] = rt_alloc_aligned((size_t)p->nbytes)))
             return bad(why, size, "out of memory allocating parameter '%s' (%lld bytes)", p->name,
                        (long long)p->nbytes);
         if (p->nbytes > 0) memcpy(m->params[i], p->init, (size_t)p->nbytes);

@@ -100,9 +100,10 @@ const char *rt_model_create_error(void);
 void rt_model_destroy(rt_model *m);   /* NULL is ignored */
 
 /* Runs graph `graph` with args[i] the i-th argument (inputs in order, then outputs): dense
- * row-major buffers of the declared dtype and shape, aligned to the dtype's size. Returns 0; or non-zero with rt_model_error(m) set, for a NULL model or
- * argument, a graph index out of range, or a failed run-time check (a gather index out of
- * range, ...). A NULL m returns non-zero and sets nothing. */
+ * row-major buffers of the declared dtype and shape, aligned to the dtype's size. Returns 0; or
+ * non-zero with rt_model_error(m) set, for a NULL or misaligned argument, a graph index out of
+ * range, or a failed run-time check (a gather index out of range, ...). A NULL m returns
+ * non-zero and sets nothing. */
 int rt_model_run(rt_model *m, int graph, void *const *args);
 
 /* Writes every parameter to a safetensors file (atomically: the old file or the whole new one). */

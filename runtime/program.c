@@ -22,9 +22,8 @@ static void set_error(char *err, size_t err_size, const char *fmt, ...) {
     va_end(ap);
 }
 
-/* 64-byte aligned, never 0 bytes (so slot 0 is a valid pointer even for an empty arena); the
-   size is rounded up to the alignment as aligned_alloc requires. */
-static void *alloc_aligned(size_t bytes) {
+/* The size is rounded up to the alignment, as aligned_alloc requires. */
+void *rt_alloc_aligned(size_t bytes) {
     if (bytes > SIZE_MAX - RT_ALIGN) return NULL;
     bytes = bytes == 0 ? RT_ALIGN : (bytes + RT_ALIGN - 1) / RT_ALIGN * RT_ALIGN;
     return aligned_alloc(RT_ALIGN, bytes);
@@ -80,17 +79,15 @@ static bool plan_steps(const rt_program *p, rt_step_plan *plans, size_t *thread_
 /* The per-thread state and scratch; thread i's scratch tile first, its private columns after. */
 static bool alloc_threads(rt_exec *e, size_t thread_bytes) {
     size_t n = (size_t)e->n_threads;
-    e->threads = alloc_aligned(n * sizeof(rt_thread_state));
+    e->threads = rt_alloc_aligned(n * sizeof(rt_thread_state));
     e->thread_stride = (thread_bytes + RT_ALIGN - 1) / RT_ALIGN * RT_ALIGN;
     if (!e->threads || (e->thread_stride > 0 && n > SIZE_MAX / e->thread_stride)) return false;
-    e->thread_mem = alloc_aligned(n * e->thread_stride);
+    e->thread_mem = rt_alloc_aligned(n * e->thread_stride);
     if (!e->thread_mem) return false;
     for (int i = 0; i < e->n_threads; i++) {
         rt_thread_state *t = &e->threads[i];
         memset(t, 0, sizeof *t);
-        char *mine = e->thread_mem + (size_t)i * e->thread_stride;
-        t->scratch = mine;
-        t->cols = mine; /* moved past the scratch tile by each convolution that needs both */
+        t->scratch = e->thread_mem + (size_t)i * e->thread_stride;
         t->cols_key = -1;
     }
     return true;
@@ -103,7 +100,7 @@ static bool alloc_resources(rt_exec *e, int n_threads, size_t thread_bytes, size
     int64_t arena_bytes = 0;
     for (int i = 0; i < e->n_programs; i++)
         if (e->programs[i]->arena_bytes > arena_bytes) arena_bytes = e->programs[i]->arena_bytes;
-    if ((uint64_t)arena_bytes > SIZE_MAX || !(e->arena = alloc_aligned((size_t)arena_bytes))) {
+    if ((uint64_t)arena_bytes > SIZE_MAX || !(e->arena = rt_alloc_aligned((size_t)arena_bytes))) {
         set_error(err, err_size, "out of memory: cannot allocate an arena of %lld bytes", (long long)arena_bytes);
         return false;
     }
@@ -112,7 +109,7 @@ static bool alloc_resources(rt_exec *e, int n_threads, size_t thread_bytes, size
         return false;
     }
     e->n_threads = rt_thread_pool_size(e->pool);
-    if (!alloc_threads(e, thread_bytes) || !(e->shared = alloc_aligned(shared_bytes))) {
+    if (!alloc_threads(e, thread_bytes) || !(e->shared = rt_alloc_aligned(shared_bytes))) {
         set_error(err, err_size, "out of memory: cannot allocate %zu bytes of scratch per thread and %zu shared",
                   thread_bytes, shared_bytes);
         return false;

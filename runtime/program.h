@@ -120,4 +120,8 @@ double rt_exec_step_seconds(const rt_exec *e, int i);
 /* Monotonic time in seconds (benchmarks, profiles). */
 double rt_now_seconds(void);
 
+/* 64-byte aligned memory for free(), never 0 bytes (so an empty buffer is still a valid
+   pointer); NULL when out of memory. The arena, the scratch tiles and a model's parameters. */
+void *rt_alloc_aligned(size_t bytes);
+
 #endif

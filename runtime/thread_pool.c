@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* About 10-50 us of polling before a thread goes to sleep: long enough to catch the next kernel
-   of a model run, short enough not to burn a core when the model is idle. */
+/* Polling before a thread goes to sleep (its time is the CPU's pause or yield latency times
+   this): long enough to catch the next kernel of a model run, short enough not to burn a core
+   when the model is idle. */
 #define RT_SPIN_ITERATIONS 4096
 
 typedef struct rt_worker {
