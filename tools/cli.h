@@ -63,6 +63,9 @@ int cli_load_model(const cli_options *o, cli_model *out);
 void cli_model_free(cli_model *m);
 /* The graph named by --graph, or the module's only graph; reports and returns NULL otherwise. */
 ir_graph *cli_pick_graph(const cli_options *o, cli_model *m);
+/* The exit status after a failure reported to d: CLI_INTERNAL_ERROR when it was a bug in tfc,
+ * CLI_USER_ERROR otherwise. */
+int cli_failure_status(const ir_diag *d);
 
 /* cli_passes.c: runs the passes that --passes, -O and the dump stage ask for. Returns an exit
  * status: CLI_INTERNAL_ERROR when a pass broke an invariant (a bug), CLI_USER_ERROR otherwise. */
@@ -78,6 +81,7 @@ void cli_print_summary(FILE *out, const char *name, const ir_tensor *t);
 /* cli_backend.c: the CPU backend. */
 struct cg_program;
 struct cg_cpu_jit;
+struct cg_cpu_options;
 struct rt_exec;
 typedef struct cli_compiled {
     struct cg_program *program;   /* Kernel IR */
@@ -90,6 +94,8 @@ typedef struct cli_compiled {
 int cli_prepare_codegen(const cli_options *o, cli_model *m);
 /* `dump --stage kernel|llvm|asm` of the picked graph (the module is prepared). */
 int cli_dump_code(const cli_options *o, cli_model *m, const char *stage);
+/* The code generator's options from -O (default 3), --cpu and --dump-dir. */
+struct cg_cpu_options cli_cpu_options(const cli_options *o);
 /* Lowers, compiles (--cpu, -O, --dump-dir) and makes an executor with --threads threads. */
 int cli_compile_cpu(const cli_options *o, cli_model *m, const ir_graph *g, cli_compiled *out);
 void cli_compiled_free(cli_compiled *c);

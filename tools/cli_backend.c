@@ -29,40 +29,37 @@ int cli_prepare_codegen(const cli_options *o, cli_model *m) {
     if (decompose || plan) p.ids[p.n++] = PASS_PLAN;
     if (p.n == 0) return CLI_OK;
     pass_run_options ro = {o->verify_each, o->time_passes, o->dump_after, o->dump_dir, NULL};
-    if (pass_run_pipeline(m->module, &p, &ro, &m->diag)) return CLI_OK;
-    return m->diag.bugs ? CLI_INTERNAL_ERROR : CLI_USER_ERROR;
+    return pass_run_pipeline(m->module, &p, &ro, &m->diag) ? CLI_OK : cli_failure_status(&m->diag);
 }
 
-static cg_cpu_options cli_cpu_options(const cli_options *o) {
+cg_cpu_options cli_cpu_options(const cli_options *o) {
     cg_cpu_options c = {o->opt_level >= 0 ? o->opt_level : 3, o->cpu, o->dump_dir};
     return c;
 }
-
-static int cli_status(const ir_diag *d) { return d->bugs ? CLI_INTERNAL_ERROR : CLI_USER_ERROR; }
 
 /* `tfc dump --stage kernel|llvm|asm`: the graph's code after the full pipeline. */
 int cli_dump_code(const cli_options *o, cli_model *m, const char *stage) {
     const ir_graph *g = cli_pick_graph(o, m);
     if (!g) return CLI_USER_ERROR;
     cg_program *p = cg_lower_graph(g, &m->diag);
-    if (!p) return cli_status(&m->diag);
+    if (!p) return cli_failure_status(&m->diag);
     cg_cpu_options co = cli_cpu_options(o);
     bool ok = true;
     if (strcmp(stage, "kernel") == 0) cg_print_program(stdout, p);
     else if (strcmp(stage, "llvm") == 0) ok = cg_cpu_print_llvm(stdout, p, &co, &m->diag);
     else ok = cg_cpu_print_asm(stdout, p, &co, &m->diag);
     cg_program_destroy(p);
-    return ok ? CLI_OK : cli_status(&m->diag);
+    return ok ? CLI_OK : cli_failure_status(&m->diag);
 }
 
 int cli_compile_cpu(const cli_options *o, cli_model *m, const ir_graph *g, cli_compiled *out) {
     memset(out, 0, sizeof *out);
     double t0 = rt_now_seconds();
     out->program = cg_lower_graph(g, &m->diag);
-    if (!out->program) return cli_status(&m->diag);
+    if (!out->program) return cli_failure_status(&m->diag);
     cg_cpu_options co = cli_cpu_options(o);
     out->jit = cg_cpu_jit_create(out->program, &co, &m->diag);
-    if (!out->jit) return cli_status(&m->diag);
+    if (!out->jit) return cli_failure_status(&m->diag);
     out->compile_seconds = rt_now_seconds() - t0;
     char err[256];
     out->exec = rt_exec_create(cg_cpu_jit_program(out->jit), o->threads, err, sizeof err);

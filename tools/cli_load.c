@@ -46,6 +46,8 @@ static char *read_file(const char *path, size_t *len) {
     return buf;
 }
 
+int cli_failure_status(const ir_diag *d) { return d->bugs ? CLI_INTERNAL_ERROR : CLI_USER_ERROR; }
+
 int cli_load_model(const cli_options *o, cli_model *out) {
     memset(out, 0, sizeof *out);
     ir_diag_init(&out->diag, stderr);

@@ -14,6 +14,5 @@ int cli_optimize(const cli_options *o, cli_model *m, const char *stage, int defa
     }
     pass_run_options ro = {o->verify_each, o->time_passes, o->dump_after, o->dump_dir,
                            o->explain_fusion ? stderr : NULL};
-    if (pass_run_pipeline(m->module, &p, &ro, &m->diag)) return CLI_OK;
-    return m->diag.bugs ? CLI_INTERNAL_ERROR : CLI_USER_ERROR;
+    return pass_run_pipeline(m->module, &p, &ro, &m->diag) ? CLI_OK : cli_failure_status(&m->diag);
 }

@@ -11,8 +11,6 @@
 
 enum { MAX_SUGGESTED_GRAPHS = 64 };
 
-static int failure_status(const ir_diag *d) { return d->bugs ? CLI_INTERNAL_ERROR : CLI_USER_ERROR; }
-
 static bool check_target(const cli_options *o) {
     if (!o->target || strcmp(o->target, "cpu") == 0) return true;
     bool known = strcmp(o->target, "cuda") == 0;
@@ -119,11 +117,7 @@ static unsigned long long kib(size_t bytes) { return ((unsigned long long)bytes 
 
 /* `tfc: wrote DIR/P.h, DIR/libP.a (N KiB)[, DIR/libP.so (N KiB)], DIR/P.pc: G graphs, P
  * parameters (W KiB), compiled in T ms` on stdout. */
-static void print_summary(const aot_options *ao, const aot_stats *st, const ir_module *m, const ir_tensor *params,
-                          double seconds) {
-    size_t weights = 0;
-    for (int i = 0; i < m->n_params; i++)
-        weights += (size_t)ir_type_elems(&params[i].type) * ir_dtype_size(params[i].type.dtype);
+static void print_summary(const aot_options *ao, const aot_stats *st, const ir_module *m, double seconds) {
     size_t dir_len = strlen(ao->out_dir);
     while (dir_len > 1 && ao->out_dir[dir_len - 1] == '/') dir_len--;
     int dl = (int)dir_len;
@@ -131,7 +125,8 @@ static void print_summary(const aot_options *ao, const aot_stats *st, const ir_m
     printf("tfc: wrote %.*s/%s.h, %.*s/lib%s.a (%llu KiB)", dl, dir, p, dl, dir, p, kib(st->archive_bytes));
     if (ao->shared) printf(", %.*s/lib%s.so (%llu KiB)", dl, dir, p, kib(st->shared_bytes));
     printf(", %.*s/%s.pc: %d graph%s, %d parameter%s (%llu KiB), compiled in %.0f ms\n", dl, dir, p, m->n_graphs,
-           m->n_graphs == 1 ? "" : "s", m->n_params, m->n_params == 1 ? "" : "s", kib(weights), seconds * 1e3);
+           m->n_graphs == 1 ? "" : "s", m->n_params, m->n_params == 1 ? "" : "s", kib(st->weights_bytes),
+           seconds * 1e3);
 }
 
 /* The parameters' values, then the library's files. */
@@ -143,16 +138,15 @@ static int write_library(const cli_options *o, cli_model *m, const char *prefix,
         return CLI_USER_ERROR;
     }
     int rc = CLI_OK;
-    if (!cli_init_params(o, mod, params, &m->diag)) rc = failure_status(&m->diag);
+    if (!cli_init_params(o, mod, params, &m->diag)) rc = cli_failure_status(&m->diag);
     aot_options ao = {.prefix = prefix,
                       .out_dir = o->out_dir ? o->out_dir : ".",
                       .source = o->model,
                       .shared = o->shared,
-                      .cpu = {o->opt_level >= 0 ? o->opt_level : 3, o->cpu, o->dump_dir}};
+                      .cpu = cli_cpu_options(o)};
     aot_stats stats;
-    memset(&stats, 0, sizeof stats);
-    if (rc == CLI_OK && !aot_compile_library(mod, params, &ao, &stats, &m->diag)) rc = failure_status(&m->diag);
-    if (rc == CLI_OK) print_summary(&ao, &stats, mod, params, rt_now_seconds() - t0);
+    if (rc == CLI_OK && !aot_compile_library(mod, params, &ao, &stats, &m->diag)) rc = cli_failure_status(&m->diag);
+    if (rc == CLI_OK) print_summary(&ao, &stats, mod, rt_now_seconds() - t0);
     free_params(params, mod->n_params);
     return rc;
 }
@@ -168,7 +162,7 @@ int cli_compile(const cli_options *o) {
     const char *prefix = o->name;
     if (rc == CLI_OK && !prefix) prefix = aot_default_prefix(o->model, default_prefix, sizeof default_prefix);
     /* Names first: a clash is found in milliseconds, before the passes and LLVM run. */
-    if (rc == CLI_OK && !aot_check_names(m.module, prefix, &m.diag)) rc = failure_status(&m.diag);
+    if (rc == CLI_OK && !aot_check_names(m.module, prefix, &m.diag)) rc = cli_failure_status(&m.diag);
     if (rc == CLI_OK) rc = cli_optimize(o, &m, NULL, 3);
     if (rc == CLI_OK) rc = cli_prepare_codegen(o, &m);
     if (rc == CLI_OK) rc = write_library(o, &m, prefix, t0);

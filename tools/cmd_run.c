@@ -180,7 +180,7 @@ static bool run_cpu(const cli_options *o, cli_model *m, const ir_graph *g, ir_te
     }
     cli_compiled c;
     bool ok = cli_compile_cpu(o, m, g, &c) == CLI_OK;
-    char **slots = calloc((size_t)(1 + g->n_inputs + g->n_outputs + mod->n_params), sizeof *slots);
+    char **slots = ok ? calloc((size_t)c.program->n_slots, sizeof *slots) : NULL;
     ok = ok && slots;
     if (ok) {
         for (int i = 0; i < g->n_inputs; i++) slots[cg_slot_input(g, i)] = inputs[i].data;

@@ -93,6 +93,7 @@ static const struct {
     const char *name;
     int (*run)(const cli_options *o);
 } verbs[] = {{"check", cli_check}, {"dump", cli_dump}, {"opt", cli_opt}, {"run", cli_run}, {"compile", cli_compile}};
+enum { N_VERBS = sizeof verbs / sizeof verbs[0] };
 
 int main(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -103,7 +104,7 @@ int main(int argc, char **argv) {
         printf("tfc %s\n", TFC_VERSION);
         return CLI_OK;
     }
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+    for (int i = 0; i < N_VERBS; i++) {
         if (strcmp(argv[1], verbs[i].name) != 0) continue;
         cli_options o;
         memset(&o, 0, sizeof o);
@@ -116,8 +117,9 @@ int main(int argc, char **argv) {
         }
         return verbs[i].run(&o);
     }
-    const char *names[] = {"check", "dump", "opt", "run", "compile"};
-    const char *close = ir_closest(argv[1], names, 5);
+    const char *names[N_VERBS];
+    for (int i = 0; i < N_VERBS; i++) names[i] = verbs[i].name;
+    const char *close = ir_closest(argv[1], names, N_VERBS);
     fprintf(stderr, "tfc: error: unknown verb '%s'%s%s%s (tfc --help lists them)\n", argv[1],
             close ? "; did you mean '" : "", close ? close : "", close ? "'?" : "");
     return CLI_USER_ERROR;

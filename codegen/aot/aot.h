@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct aot_options {
     const char *prefix;      /* a C identifier: every exported symbol and macro starts with it */
@@ -58,7 +59,7 @@ bool aot_write_pkgconfig(const ir_module *m, const aot_options *o, ir_diag *d);
  * each graph's kernels, adds the step tables, the descriptor (runtime/model.h rt_aot_model),
  * the parameters' initial values (params[i] for m->params[i], dense, of the parameter's type)
  * and the API functions (which call the runtime object's hidden tfcrt_H_model_* functions),
- * internalizes every symbol that does not start with the prefix, drops what is unused and emits
+ * internalizes every symbol but the API functions, drops what is unused and emits
  * a relocatable object (position independent, for o->cpu) into a malloc'd buffer. False after
  * reporting. */
 bool aot_emit_object(const ir_module *m, const ir_tensor *params, const aot_options *o, void **object,
@@ -78,9 +79,11 @@ typedef struct aot_archive_member {
 /* Writes a System V / GNU `ar` archive at path holding the members in order, with one symbol
  * index listing every member's symbols (in member order), as `ar rcsD` would. */
 bool aot_write_archive(const char *path, const aot_archive_member *members, int n_members, ir_diag *d);
-/* The global symbols an ELF relocatable object defines (for the archive's index), through
- * LLVM's object reader; *symbols and each name are malloc'd. */
+/* The global and weak symbols an ELF relocatable object defines (for the archive's index): LLVM's
+ * object reader checks that it is an ELF64 little-endian object, its symbol table is read here.
+ * *symbols and each name are malloc'd; aot_free_symbols frees them. */
 bool aot_object_symbols(const void *object, size_t object_len, char ***symbols, int *n_symbols, ir_diag *d);
+void aot_free_symbols(char **symbols, int n_symbols);
 
 /* ---- codegen/aot/shared.c ----------------------------------------------------------------- */
 
@@ -90,6 +93,11 @@ bool aot_object_symbols(const void *object, size_t object_len, char ***symbols, 
 bool aot_link_shared(const void *object, size_t object_len, const aot_options *o, ir_diag *d);
 
 /* ---- codegen/aot/library.c ---------------------------------------------------------------- */
+
+/* Writes path whole or not at all (rt_write_file_atomic) with the text that print writes to f
+ * (false: out of memory); `what` names the file in messages ("the header"). False after
+ * reporting. */
+bool aot_write_text_file(const char *path, const char *what, bool (*print)(FILE *f, void *ctx), void *ctx, ir_diag *d);
 
 /* The whole of `tfc compile` after the passes: checks names, writes the header, the object and
  * the runtime's object into libPREFIX.a, libPREFIX.so when asked, and PREFIX.pc. */

@@ -102,9 +102,9 @@ static bool parse_elf_symbols(const unsigned char *obj, size_t len, symbol_list 
     return true; /* no symbol table: nothing defined */
 }
 
-static void free_symbols(char **names, int n) {
-    for (int i = 0; i < n; i++) free(names[i]);
-    free(names);
+void aot_free_symbols(char **symbols, int n_symbols) {
+    for (int i = 0; i < n_symbols; i++) free(symbols[i]);
+    free(symbols);
 }
 
 bool aot_object_symbols(const void *object, size_t object_len, char ***symbols, int *n_symbols, ir_diag *d) {
@@ -123,7 +123,7 @@ bool aot_object_symbols(const void *object, size_t object_len, char ***symbols, 
     }
     symbol_list l = {0};
     if (!parse_elf_symbols(object, object_len, &l)) {
-        free_symbols(l.names, l.n);
+        aot_free_symbols(l.names, l.n);
         ir_error(d, IR_NO_LOC, "cannot read the library's object: its symbol table is malformed");
         return false;
     }

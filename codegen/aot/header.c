@@ -5,7 +5,6 @@
 #include "codegen/aot/aot.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -438,39 +437,25 @@ static bool write_graphs(header_writer *w) {
     return ok;
 }
 
+static bool print_header(FILE *f, void *writer) {
+    header_writer *w = writer;
+    w->f = f;
+    return write_graphs(w);
+}
+
 bool aot_write_header(const ir_module *m, const aot_options *o, ir_diag *d) {
     if (!check_graph_names(m, d)) return false;
     size_t len = strlen(o->out_dir) + strlen(o->prefix) + 8;
-    char *path = malloc(len), *tmp = malloc(len + 4);
-    char *upper = malloc(strlen(o->prefix) + 1);
-    bool ok = path && tmp && upper;
+    char *path = malloc(len), *upper = malloc(strlen(o->prefix) + 1);
+    bool ok = path && upper;
     if (!ok) ir_error(d, IR_NO_LOC, "out of memory while writing the header");
-    FILE *f = NULL;
     if (ok) {
         for (size_t i = 0; i <= strlen(o->prefix); i++) upper[i] = (char)toupper((unsigned char)o->prefix[i]);
         snprintf(path, len, "%s/%s.h", o->out_dir, o->prefix);
-        snprintf(tmp, len + 4, "%s.tmp", path);
-        f = fopen(tmp, "w");
-        if (!f) ir_error(d, IR_NO_LOC, "cannot write '%s': %s", tmp, strerror(errno));
-        ok = f != NULL;
-    }
-    if (ok) {
-        header_writer w = {f, o->prefix, upper, o->source, m};
-        ok = write_graphs(&w);
-        if (!ok) ir_error(d, IR_NO_LOC, "out of memory while writing '%s'", path);
-        bool io_ok = !ferror(f);
-        io_ok = fclose(f) == 0 && io_ok;
-        if (ok && !io_ok) ir_error(d, IR_NO_LOC, "cannot write '%s': %s", tmp, strerror(errno));
-        ok = ok && io_ok;
-        /* Written whole, then renamed: a reader never sees half a header. */
-        if (ok && rename(tmp, path) != 0) {
-            ir_error(d, IR_NO_LOC, "cannot write '%s': %s", path, strerror(errno));
-            ok = false;
-        }
-        if (!ok) remove(tmp);
+        header_writer w = {NULL, o->prefix, upper, o->source, m};
+        ok = aot_write_text_file(path, "the header", print_header, &w, d);
     }
     free(path);
-    free(tmp);
     free(upper);
     return ok;
 }

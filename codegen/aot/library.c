@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "codegen/aot/object.h"
 #include "runtime/program.h"
+#include "runtime/tensor_file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -48,17 +49,33 @@ static bool make_dirs(const char *dir, ir_diag *d) {
     return ok;
 }
 
+bool aot_write_text_file(const char *path, const char *what, bool (*print)(FILE *f, void *ctx), void *ctx, ir_diag *d) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    bool ok = f && print(f, ctx);
+    if (f) {
+        ok = !ferror(f) && ok;
+        ok = fclose(f) == 0 && ok;
+    }
+    if (!ok) {
+        ir_error(d, IR_NO_LOC, "out of memory while writing %s", what);
+    } else {
+        rt_write_part part = {text, len};
+        char err[512];
+        ok = rt_write_file_atomic(path, &part, 1, err, sizeof err) == 0;
+        if (!ok) ir_error(d, IR_NO_LOC, "cannot write %s: %s", what, err);
+    }
+    free(text);
+    return ok;
+}
+
 static size_t file_size(const char *dir, const char *fmt, const char *prefix) {
     char path[4096], name[1024];
     snprintf(name, sizeof name, fmt, prefix);
     snprintf(path, sizeof path, "%s/%s", dir, name);
     struct stat st;
     return stat(path, &st) == 0 ? (size_t)st.st_size : 0;
-}
-
-static void free_symbols(char **symbols, int n) {
-    for (int i = 0; i < n; i++) free(symbols[i]);
-    free(symbols);
 }
 
 /* libPREFIX.a: PREFIX.o, then the runtime's object, one index of both objects' global symbols. */
@@ -82,7 +99,7 @@ static bool write_archive(const void *object, size_t object_len, const aot_optio
     snprintf(member, n, "%s.o", o->prefix);
     members[0].name = member;
     ok = ok && aot_write_archive(path, members, 2, d);
-    for (int i = 0; i < 2; i++) free_symbols(symbols[i], n_symbols[i]);
+    for (int i = 0; i < 2; i++) aot_free_symbols(symbols[i], n_symbols[i]);
     free(path);
     free(member);
     return ok;
