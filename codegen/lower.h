@@ -45,7 +45,7 @@ typedef struct cg_lower {
     cg_scope **chain;         /* open scopes, outermost first; chain[level] */
     int level, cap_chain;     /* chain[0..level] */
     cg_memo_table *memo;      /* (node, coordinates) → value while building this kernel */
-    int n_checks, cap_checks;
+    int cap_checks;           /* of k->checks */
     int library_node;         /* the contraction a GEMM/CONV call computes, -1: none */
     int scratch_buf;
     cg_expr *epi_row, *epi_col; /* the epilogue's loop indices */
@@ -73,6 +73,9 @@ cg_expr *cg_add(cg_lower *w, cg_expr *a, cg_expr *b);
 cg_expr *cg_sub(cg_lower *w, cg_expr *a, cg_expr *b);
 cg_expr *cg_mul(cg_lower *w, cg_expr *a, cg_expr *b);
 cg_expr *cg_clamp(cg_lower *w, cg_expr *x, int64_t lo, int64_t hi);
+/* pos clamped into [0, dim), and *inside &&= (0 <= pos < dim): a coordinate of a window tap or a
+ * pad that reads in bounds even on the lanes whose value a select on *inside discards. */
+cg_expr *cg_clamp_inside(cg_lower *w, cg_expr *pos, int64_t dim, cg_expr **inside);
 /* Any numeric type: the integer max/min without CG_MAX (its NaN rule is for floats). */
 cg_expr *cg_max_num(cg_lower *w, cg_expr *a, cg_expr *b);
 cg_expr *cg_min_num(cg_lower *w, cg_expr *a, cg_expr *b);
@@ -123,6 +126,18 @@ void cg_memo_free(cg_lower *w);
 bool cg_in_kernel(const cg_lower *w, int id);
 
 /* ---- lower_reduce.c: values computed by loops ------------------------------------------------ */
+
+/* The loops over a reduction's axes of X: one per run of consecutive reduced axes (flattened,
+ * its coordinates recovered by division into xc's reduced axes), opened under `level`, the last
+ * run innermost with inner_flags. No reduced axis: no loop (n 0, inner_var -1). */
+typedef struct cg_reduced_loops {
+    int n;
+    cg_loop_mark marks[IR_MAX_RANK];
+    int inner_var;            /* the innermost loop's variable */
+} cg_reduced_loops;
+void cg_open_reduced(cg_lower *w, cg_reduced_loops *r, const ir_type *x, const bool *axes, int level,
+                     unsigned inner_flags, cg_coords *xc);
+void cg_close_reduced(cg_lower *w, cg_reduced_loops *r);
 
 cg_expr *cg_reduce_value(cg_lower *w, const ir_node *n, const cg_coords *c);
 cg_expr *cg_pool_value(cg_lower *w, const ir_node *n, const cg_coords *c);

@@ -157,11 +157,8 @@ static cg_expr *pad_value(cg_lower *w, const ir_node *n, const cg_coords *c) {
     cg_coords xc = {.rank = c->rank};
     cg_expr *inside = cg_const_i(w, IR_BOOL, 1);
     for (int k = 0; k < c->rank; k++) {
-        int64_t dim = xt->dims[k];
         cg_expr *j = cg_sub(w, c->c[k], cg_index(w, n->attr[IR_ATTR_LO].v[k]));
-        cg_expr *ok = cg_call2(w, CG_AND, cg_call2(w, CG_GE, j, cg_index(w, 0)), cg_call2(w, CG_LT, j, cg_index(w, dim)));
-        inside = cg_call2(w, CG_AND, inside, ok);
-        xc.c[k] = cg_clamp(w, j, 0, dim - 1);
+        xc.c[k] = cg_clamp_inside(w, j, xt->dims[k], &inside);
     }
     xc.flat = NULL;
     return cg_select(w, inside, cg_elem(w, n->in[0], &xc), fill);

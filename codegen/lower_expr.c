@@ -200,26 +200,6 @@ cg_expr *cg_const_i(cg_lower *w, ir_dtype t, int64_t v) {
 
 cg_expr *cg_index(cg_lower *w, int64_t v) { return cg_const_i(w, IR_I64, v); }
 
-/* IEEE binary16 and bfloat16 rounding of a float, ties to even (the interpreter's rules). */
-static float round_f16(float f) {
-    if (isnan(f) || isinf(f)) return f;
-    float a = fabsf(f);
-    if (a >= 65520.0f) return f > 0 ? INFINITY : -INFINITY;
-    float q = a < 0x1p-14f ? 0x1p-24f : ldexpf(1.0f, ilogbf(a) - 10);
-    float r = nearbyintf(f / q) * q; /* the division by a power of two is exact */
-    return r;
-}
-
-static float round_bf16(float f) {
-    if (isnan(f) || isinf(f)) return f;
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    u += 0x7fffu + ((u >> 16) & 1);
-    u &= 0xffff0000u;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 static int64_t saturate(double v, int64_t lo, int64_t hi) {
     if (isnan(v)) return 0;
     if (v <= (double)lo) return lo;
@@ -227,11 +207,12 @@ static int64_t saturate(double v, int64_t lo, int64_t hi) {
     return (int64_t)v;
 }
 
+/* f16 and bf16 constants hold the value the interpreter's conversion stores (ir.h). */
 cg_expr *cg_const_of(cg_lower *w, ir_dtype dtype, double v) {
     switch (dtype) {
     case IR_F32: return cg_const_f(w, v);
-    case IR_F16: return cg_const_f(w, round_f16((float)v));
-    case IR_BF16: return cg_const_f(w, round_bf16((float)v));
+    case IR_F16: return cg_const_f(w, ir_f16_to_f32(ir_f32_to_f16((float)v)));
+    case IR_BF16: return cg_const_f(w, ir_bf16_to_f32(ir_f32_to_bf16((float)v)));
     case IR_I32: return cg_const_i(w, IR_I32, saturate(v, INT32_MIN, INT32_MAX));
     case IR_I64: return cg_const_i(w, IR_I64, saturate(v, INT64_MIN, INT64_MAX));
     case IR_BOOL: return cg_const_i(w, IR_BOOL, v != 0);
@@ -477,6 +458,13 @@ cg_expr *cg_min_num(cg_lower *w, cg_expr *a, cg_expr *b) {
 
 cg_expr *cg_clamp(cg_lower *w, cg_expr *x, int64_t lo, int64_t hi) {
     return cg_min_num(w, cg_max_num(w, x, cg_index(w, lo)), cg_index(w, hi));
+}
+
+cg_expr *cg_clamp_inside(cg_lower *w, cg_expr *pos, int64_t dim, cg_expr **inside) {
+    cg_expr *in_range = cg_call2(w, CG_AND, cg_call2(w, CG_GE, pos, cg_index(w, 0)),
+                                cg_call2(w, CG_LT, pos, cg_index(w, dim)));
+    *inside = cg_call2(w, CG_AND, *inside, in_range);
+    return cg_clamp(w, pos, 0, dim - 1);
 }
 
 /* Rounding x to a format with p significant bits inside f32's normal range is Veltkamp's split:

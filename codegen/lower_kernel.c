@@ -163,30 +163,14 @@ static void store_row_outputs(cg_lower *w, const rows *r, const cg_coords *kc, c
     cg_coords xc = {.rank = r->x->rank};
     for (int i = 0, o = 0; i < r->x->rank; i++)
         if (!r->axes[i]) xc.c[i] = kc->c[o++];
-    cg_loop_mark marks[IR_MAX_RANK];
-    int n = 0, level = w->level, inner = -1, last_run = -1;
-    for (int i = 0; i < r->x->rank; i++)
-        if (r->axes[i] && (i == 0 || !r->axes[i - 1])) last_run = i;
-    for (int i = 0; i < r->x->rank;) {
-        if (!r->axes[i]) {
-            i++;
-            continue;
-        }
-        ir_type run = {.rank = 0};
-        int start = i;
-        for (; i < r->x->rank && r->axes[i]; i++) run.dims[run.rank++] = r->x->dims[i];
-        inner = cg_open_loop(w, &marks[n++], level, ir_type_elems(&run), start == last_run ? CG_LOOP_VECTOR : 0);
-        level = w->level;
-        cg_coords rc;
-        cg_delinearize(w, cg_var_ref(w, inner), &run, &rc);
-        for (int k = 0; k < run.rank; k++) xc.c[start + k] = rc.c[k];
-    }
-    if (n == 1 && r->axes[r->x->rank - 1]) /* one trailing run: X's index is row * count + k */
-        xc.flat = cg_add(w, cg_mul(w, kc->flat, cg_index(w, r->n_red)), cg_var_ref(w, inner));
+    cg_reduced_loops loops;
+    cg_open_reduced(w, &loops, r->x, r->axes, w->level, CG_LOOP_VECTOR, &xc);
+    if (loops.n == 1 && r->axes[r->x->rank - 1]) /* one trailing run: X's index is row * count + k */
+        xc.flat = cg_add(w, cg_mul(w, kc->flat, cg_index(w, r->n_red)), cg_var_ref(w, loops.inner_var));
     cg_coords *oc = ir_alloc(w->a, sizeof *oc * (size_t)n_out);
     for (int i = 0; i < n_out; i++) output_coords(w, &xc, r->x, &node(w, outs[i])->type, &oc[i]);
     store_outputs(w, outs, n_out, oc, false);
-    for (int i = n - 1; i >= 0; i--) cg_close_loop(w, &marks[i]);
+    cg_close_reduced(w, &loops);
 }
 
 static void init_rows(cg_lower *w, int reduction, const bool *axes, rows *r) {

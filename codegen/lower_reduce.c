@@ -32,16 +32,8 @@ static cg_expr *highest(cg_lower *w, ir_dtype t) {
 
 /* ---- reductions ------------------------------------------------------------------------------- */
 
-/* The loops over a reduction's axes: one per run of consecutive reduced axes (flattened, its
- * coordinates recovered by division), the last one innermost. */
-typedef struct red_loops {
-    int n;
-    cg_loop_mark marks[IR_MAX_RANK];
-    int inner_var;
-} red_loops;
-
-static void open_reduced(cg_lower *w, red_loops *r, const ir_type *x, const bool *axes, int level, unsigned inner_flags,
-                         cg_coords *xc) {
+void cg_open_reduced(cg_lower *w, cg_reduced_loops *r, const ir_type *x, const bool *axes, int level,
+                     unsigned inner_flags, cg_coords *xc) {
     r->n = 0;
     r->inner_var = -1; /* no reduced axis: one element, no loop */
     int last_run = -1;
@@ -66,7 +58,7 @@ static void open_reduced(cg_lower *w, red_loops *r, const ir_type *x, const bool
     }
 }
 
-static void close_reduced(cg_lower *w, red_loops *r) {
+void cg_close_reduced(cg_lower *w, cg_reduced_loops *r) {
     for (int i = r->n - 1; i >= 0; i--) cg_close_loop(w, &r->marks[i]);
 }
 
@@ -89,14 +81,6 @@ static void row_coords(cg_lower *w, const ir_node *n, const cg_coords *c, const 
         if (!axes[i]) xc->c[i] = c->c[o++];
         else if (keep) o++;
     }
-}
-
-static bool trailing_run(const ir_type *x, const bool *axes) {
-    int i = x->rank;
-    while (i > 0 && axes[i - 1]) i--;
-    for (int k = 0; k < i; k++)
-        if (axes[k]) return false;
-    return i < x->rank;
 }
 
 /* float max/min propagate NaN (CG_MAX); argmax takes the first maximum, a NaN being the maximum. */
@@ -133,14 +117,14 @@ cg_expr *cg_reduce_value(cg_lower *w, const ir_node *n, const cg_coords *c) {
     if (count > 0) {
         cg_coords xc;
         row_coords(w, n, c, axes, &xc);
-        red_loops loops;
-        open_reduced(w, &loops, x, axes, level, n->op == IR_OP_ARGMAX ? 0 : CG_LOOP_VECTOR, &xc);
-        if (trailing_run(x, axes) && loops.n == 1)
+        cg_reduced_loops loops;
+        cg_open_reduced(w, &loops, x, axes, level, n->op == IR_OP_ARGMAX ? 0 : CG_LOOP_VECTOR, &xc);
+        if (loops.n == 1 && axes[x->rank - 1]) /* one trailing run */
             xc.flat = cg_add(w, cg_mul(w, cg_linearize(w, c, &n->type), cg_index(w, count)), cg_var_ref(w, loops.inner_var));
         cg_expr *k = loops.inner_var >= 0 ? cg_var_ref(w, loops.inner_var) : cg_index(w, 0);
         if (loops.n == 0) xc.flat = cg_linearize(w, c, &n->type);
         reduce_update(w, n, acc, idx, cg_elem(w, n->in[0], &xc), k);
-        close_reduced(w, &loops);
+        cg_close_reduced(w, &loops);
     }
     if (n->op == IR_OP_ARGMAX) return cg_cast(w, IR_I32, cg_var_ref(w, idx));
     if (n->op == IR_OP_MEAN || n->op == IR_OP_GLOBAL_AVG_POOL) /* an empty mean is 0/0 = NaN, as np.mean */
@@ -149,14 +133,6 @@ cg_expr *cg_reduce_value(cg_lower *w, const ir_node *n, const cg_coords *c) {
 }
 
 /* ---- windows ---------------------------------------------------------------------------------- */
-
-/* Tap coordinate `pos` of a window along an axis of size `dim`: inside is 0 <= pos < dim, and
- * the coordinate read is clamped so the load stays in bounds. */
-static cg_expr *tap(cg_lower *w, cg_expr *pos, int64_t dim, cg_expr **inside) {
-    cg_expr *ok = cg_call2(w, CG_AND, cg_call2(w, CG_GE, pos, cg_index(w, 0)), cg_call2(w, CG_LT, pos, cg_index(w, dim)));
-    *inside = cg_call2(w, CG_AND, *inside, ok);
-    return cg_clamp(w, pos, 0, dim - 1);
-}
 
 /* max: padding never wins (-inf) and NaN propagates; avg: divided by the window clipped to the
  * padded input, padding counted (PyTorch count_include_pad=True). */
@@ -174,8 +150,8 @@ cg_expr *cg_pool_value(cg_lower *w, const ir_node *n, const cg_coords *c) {
     int vj = cg_open_loop(w, &mj, w->level, kernel[1], CG_LOOP_VECTOR);
     cg_expr *inside = cg_const_i(w, IR_BOOL, 1);
     cg_coords xc = {.rank = 4, .c = {c->c[0], c->c[1]}};
-    xc.c[2] = tap(w, cg_add(w, origin[0], cg_var_ref(w, vi)), x->dims[2], &inside);
-    xc.c[3] = tap(w, cg_add(w, origin[1], cg_var_ref(w, vj)), x->dims[3], &inside);
+    xc.c[2] = cg_clamp_inside(w, cg_add(w, origin[0], cg_var_ref(w, vi)), x->dims[2], &inside);
+    xc.c[3] = cg_clamp_inside(w, cg_add(w, origin[1], cg_var_ref(w, vj)), x->dims[3], &inside);
     cg_expr *v = cg_select(w, inside, cg_elem(w, n->in[0], &xc), is_max ? cg_const_f(w, -INFINITY) : cg_const_f(w, 0));
     cg_expr *a = cg_var_ref(w, acc);
     cg_emit_assign(w, w->level, acc, is_max ? cg_call2(w, CG_MAX, a, v) : cg_call2(w, CG_ADD, a, v));
@@ -254,7 +230,7 @@ cg_expr *cg_conv_value(cg_lower *w, const ir_node *n, const cg_coords *c) {
     for (int a = 0; a < 2; a++) {
         cg_expr *pos = cg_add(w, cg_sub(w, cg_mul(w, c->c[2 + a], cg_index(w, stride[a])), cg_index(w, lo[a])),
                               cg_mul(w, k[a], cg_index(w, dil[a])));
-        xc.c[2 + a] = tap(w, pos, xt->dims[2 + a], &inside);
+        xc.c[2 + a] = cg_clamp_inside(w, pos, xt->dims[2 + a], &inside);
     }
     cg_coords kc = {.rank = 4, .c = {c->c[1], ci, ki, kj}};
     cg_expr *xv = cg_select(w, inside, cg_elem(w, n->in[0], &xc), cg_const_f(w, 0));

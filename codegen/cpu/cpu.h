@@ -52,9 +52,6 @@ LLVMValueRef cg_cpu_emit_math(LLVMModuleRef m, LLVMBuilderRef b, cg_fn f, LLVMVa
 
 /* ---- codegen/cpu/optimize.c ------------------------------------------------------------------ */
 
-/* Runs default<O{opt_level}> on the module for the target machine; false after reporting. */
-bool cg_cpu_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level, ir_diag *d);
-
 /* Emits p into ctx, writes GRAPH.ll when o->dump_dir is set, optimizes, writes GRAPH.opt.ll:
  * what the JIT, the dumps and object emission all start from. NULL after reporting. */
 LLVMModuleRef cg_cpu_compile_module(const cg_program *p, const cg_cpu_options *o, LLVMContextRef ctx,

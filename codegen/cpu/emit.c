@@ -75,11 +75,11 @@ static void *zeroed(size_t n, size_t size) {
     return p;
 }
 
-static bool emit_kernel(const cg_program *p, int k, LLVMModuleRef m, LLVMTargetMachineRef tm, ir_diag *d) {
-    cg_emit e = {.p = p, .k = &p->kernels[k], .d = d, .m = m, .c = LLVMGetModuleContext(m)};
-    init_types(&e);
-    e.vector_bytes = cg_cpu_vector_bytes(tm);
-    e.x86 = cg_cpu_target_is_x86_64(tm);
+/* `module` holds what every kernel of the module shares: program, module, types, target. */
+static bool emit_kernel(const cg_emit *module, int k) {
+    const cg_program *p = module->p;
+    cg_emit e = *module;
+    e.k = &p->kernels[k];
     e.fn = declare_kernel(&e, e.k->name);
     e.slots = LLVMGetParam(e.fn, 0), e.begin = LLVMGetParam(e.fn, 1);
     e.end = LLVMGetParam(e.fn, 2), e.scratch = LLVMGetParam(e.fn, 3);
@@ -121,9 +121,13 @@ LLVMModuleRef cg_cpu_emit_module(const cg_program *p, LLVMContextRef ctx, LLVMTa
     const char *name = p->graph && p->graph->name ? p->graph->name : "tfc";
     LLVMModuleRef m = LLVMModuleCreateWithNameInContext(name, ctx);
     cg_cpu_set_target(m, tm);
+    cg_emit module = {.p = p, .d = d, .c = ctx, .m = m};
+    init_types(&module);
+    module.vector_bytes = cg_cpu_vector_bytes(tm);
+    module.x86 = cg_cpu_target_is_x86_64(tm);
     for (int k = 0; k < p->n_kernels; k++) {
         if (!cg_cpu_kernel_symbol(p, k)) continue;
-        if (!check_names(p, m, k, d) || !emit_kernel(p, k, m, tm, d)) {
+        if (!check_names(p, m, k, d) || !emit_kernel(&module, k)) {
             LLVMDisposeModule(m);
             return NULL;
         }

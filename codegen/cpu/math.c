@@ -504,17 +504,15 @@ static LLVMValueRef emit_pow(const mb *c, LLVMValueRef x, LLVMValueRef y) {
 
 typedef LLVMValueRef (*math_body)(const mb *c, LLVMValueRef x, LLVMValueRef y);
 
+/* Named tfc.math.NAME.f32 after cg_fn_name (NAME.v8f32 and so on for vectors). */
 static const struct math_def {
     cg_fn fn;
-    const char *name; /* tfc.math.NAME.f32 */
     math_body body;
 } math_defs[] = {
-    {CG_EXP, "exp", emit_exp},    {CG_LOG, "log", emit_log},
-    {CG_TANH, "tanh", emit_tanh}, {CG_SIGMOID, "sigmoid", emit_sigmoid},
-    {CG_GELU, "gelu", emit_gelu}, {CG_GELU_TANH, "gelu_tanh", emit_gelu_tanh},
-    {CG_SILU, "silu", emit_silu}, {CG_SIN, "sin", emit_sin},
-    {CG_COS, "cos", emit_cos},    {CG_ERF, "erf", emit_erf},
-    {CG_POW, "pow", emit_pow},
+    {CG_EXP, emit_exp},         {CG_LOG, emit_log},   {CG_TANH, emit_tanh},
+    {CG_SIGMOID, emit_sigmoid}, {CG_GELU, emit_gelu}, {CG_GELU_TANH, emit_gelu_tanh},
+    {CG_SILU, emit_silu},       {CG_SIN, emit_sin},   {CG_COS, emit_cos},
+    {CG_ERF, emit_erf},         {CG_POW, emit_pow},
 };
 
 static void add_fn_attr(LLVMContextRef ctx, LLVMValueRef fn, const char *name, uint64_t value) {
@@ -562,12 +560,12 @@ LLVMValueRef cg_cpu_emit_math(LLVMModuleRef m, LLVMBuilderRef b, cg_fn f, LLVMVa
     for (size_t i = 0; i < sizeof(math_defs) / sizeof(math_defs[0]); i++) {
         const struct math_def *def = &math_defs[i];
         if (def->fn != f) continue;
-        int arity = f == CG_POW ? 2 : 1;
+        int arity = cg_fn_arity(f);
         char name[64];
         if (vector)
-            snprintf(name, sizeof name, "tfc.math.%s.v%uf32", def->name, LLVMGetVectorSize(t));
+            snprintf(name, sizeof name, "tfc.math.%s.v%uf32", cg_fn_name(f), LLVMGetVectorSize(t));
         else
-            snprintf(name, sizeof name, "tfc.math.%s.f32", def->name);
+            snprintf(name, sizeof name, "tfc.math.%s.f32", cg_fn_name(f));
         LLVMTypeRef fty = LLVMFunctionType(t, (LLVMTypeRef[]){t, t}, (unsigned)arity, 0);
         LLVMValueRef fn = LLVMGetNamedFunction(m, name);
         if (!fn) fn = define_math(m, name, def, fty, arity);

@@ -34,10 +34,11 @@ bool cg_cpu_report_llvm_diag(const cg_cpu_llvm_diag *sink, const char *what, ir_
     return false;
 }
 
-bool cg_cpu_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level, ir_diag *d) {
+/* Runs default<O{opt_level}> on the module, which cg_cpu_emit_module gave tm's triple and data
+ * layout; false after reporting. */
+static bool optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level, ir_diag *d) {
     if (opt_level < 0) opt_level = 0;
     if (opt_level > 3) opt_level = 3;
-    cg_cpu_set_target(m, tm);
     LLVMPassBuilderOptionsRef options = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(options, opt_level >= 2);
     LLVMPassBuilderOptionsSetSLPVectorization(options, opt_level >= 2);
@@ -79,7 +80,7 @@ LLVMModuleRef cg_cpu_compile_module(const cg_program *p, const cg_cpu_options *o
     if (!m) return NULL;
     const char *graph = p->graph && p->graph->name ? p->graph->name : "tfc";
     bool ok = !o->dump_dir || write_ir(m, o->dump_dir, graph, ".ll", d);
-    ok = ok && cg_cpu_optimize(m, tm, o->opt_level, d);
+    ok = ok && optimize(m, tm, o->opt_level, d);
     ok = ok && (!o->dump_dir || write_ir(m, o->dump_dir, graph, ".opt.ll", d));
     if (!ok) {
         LLVMDisposeModule(m);
