@@ -13,10 +13,8 @@
 #include <llvm-c/Linker.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* What one compile holds: released together by emitter_free. */
 typedef struct emitter {
@@ -124,21 +122,7 @@ static bool verify(emitter *e) {
 /* DUMP_DIR/PREFIX.ll: the module as it goes to the code generator. */
 static bool dump_library(emitter *e) {
     const char *dir = e->o->cpu.dump_dir;
-    if (!dir) return true;
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        ir_error(e->d, IR_NO_LOC, "--dump-dir: cannot create '%s': %s", dir, strerror(errno));
-        return false;
-    }
-    size_t n = strlen(dir) + strlen(e->o->prefix) + 8;
-    char *path = malloc(n);
-    IR_ASSERT(path != NULL);
-    snprintf(path, n, "%s/%s.ll", dir, e->o->prefix);
-    char *msg = NULL;
-    bool ok = !LLVMPrintModuleToFile(e->lib, path, &msg);
-    if (!ok) ir_error(e->d, IR_NO_LOC, "--dump-dir: cannot write '%s': %s", path, msg && *msg ? msg : strerror(errno));
-    LLVMDisposeMessage(msg);
-    free(path);
-    return ok;
+    return !dir || cg_cpu_dump_module(e->lib, dir, e->o->prefix, ".ll", e->d);
 }
 
 static bool emit(emitter *e, void **object, size_t *object_len) {

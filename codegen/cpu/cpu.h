@@ -52,6 +52,10 @@ LLVMValueRef cg_cpu_emit_math(LLVMModuleRef m, LLVMBuilderRef b, cg_fn f, LLVMVa
 
 /* ---- codegen/cpu/optimize.c ------------------------------------------------------------------ */
 
+/* Writes m as text to DIR/NAME SUFFIX (making DIR, one level, like the pass dumps); false after
+ * reporting. For --dump-dir. */
+bool cg_cpu_dump_module(LLVMModuleRef m, const char *dir, const char *name, const char *suffix, ir_diag *d);
+
 /* Emits p into ctx, writes GRAPH.ll when o->dump_dir is set, optimizes, writes GRAPH.opt.ll:
  * what the JIT, the dumps and object emission all start from. NULL after reporting. */
 LLVMModuleRef cg_cpu_compile_module(const cg_program *p, const cg_cpu_options *o, LLVMContextRef ctx,

@@ -57,14 +57,14 @@ static bool optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level, ir
     return true;
 }
 
-static bool write_ir(LLVMModuleRef m, const char *dir, const char *graph, const char *suffix, ir_diag *d) {
+bool cg_cpu_dump_module(LLVMModuleRef m, const char *dir, const char *name, const char *suffix, ir_diag *d) {
     /* The folder is made as the pass manager's dumps make it (one level, like XLA's dump folder). */
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         ir_error(d, IR_NO_LOC, "--dump-dir: cannot create '%s': %s", dir, strerror(errno));
         return false;
     }
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s%s", dir, graph, suffix);
+    snprintf(path, sizeof path, "%s/%s%s", dir, name, suffix);
     char *msg = NULL;
     if (LLVMPrintModuleToFile(m, path, &msg)) {
         ir_error(d, IR_NO_LOC, "--dump-dir: cannot write '%s': %s", path, msg && *msg ? msg : strerror(errno));
@@ -79,9 +79,9 @@ LLVMModuleRef cg_cpu_compile_module(const cg_program *p, const cg_cpu_options *o
     LLVMModuleRef m = cg_cpu_emit_module(p, ctx, tm, d);
     if (!m) return NULL;
     const char *graph = p->graph && p->graph->name ? p->graph->name : "tfc";
-    bool ok = !o->dump_dir || write_ir(m, o->dump_dir, graph, ".ll", d);
+    bool ok = !o->dump_dir || cg_cpu_dump_module(m, o->dump_dir, graph, ".ll", d);
     ok = ok && optimize(m, tm, o->opt_level, d);
-    ok = ok && (!o->dump_dir || write_ir(m, o->dump_dir, graph, ".opt.ll", d));
+    ok = ok && (!o->dump_dir || cg_cpu_dump_module(m, o->dump_dir, graph, ".opt.ll", d));
     if (!ok) {
         LLVMDisposeModule(m);
         return NULL;
