@@ -3,9 +3,9 @@
 
   B8  examples/elementwise.tg: bandwidth (3 x N x 4 bytes per run, as STREAM counts) as a
       fraction of STREAM triad with regular and with non-temporal stores, measured here.
-  B3  examples/mlp.tg at batch 256 and B7 examples/transformer.tg: end-to-end time as a multiple
-      of the sum of their GEMMs' OpenBLAS times (the GEMM shapes are read from the Kernel IR dump;
-      OpenBLAS runs on the same number of threads).
+  B3  examples/mlp.tg at batch 256 (B2: at its batch 64) and B7 examples/transformer.tg:
+      end-to-end time as a multiple of the sum of their GEMMs' OpenBLAS times (the GEMM shapes
+      are read from the Kernel IR dump; OpenBLAS runs on the same number of threads).
 
 Usage: cpu_targets.py TFC [--threads 1,2] [--runs 21]. Builds bench/stream.c and bench/gemm_time.c
 with the system compiler, prints one table per thread count. Not a test: timings on a shared
@@ -39,8 +39,7 @@ def tfc_bench(tfc, model, graph, threads, runs, defines):
     out = sh([tfc, "run", model, "--graph", graph, "--random-inputs", "--threads", str(threads), "--bench", str(runs)]
              + defines)
     m = re.search(r"bench: \S+ \d+ runs median ([\d.]+) ms min ([\d.]+) ms max ([\d.]+) ms", out)
-    c = re.search(r"compile: .* in ([\d.]+) ms", out)
-    return float(m.group(1)), float(m.group(2)), float(m.group(3)), float(c.group(1)) if c else None
+    return float(m.group(1)), float(m.group(2)), float(m.group(3))
 
 
 def gemm_shapes(tfc, model, graph, defines):
@@ -78,7 +77,7 @@ def main():
             stream = sh([os.path.join(tmp, "stream"), str(n), str(t), str(args.runs)])
             triad = {k: float(v) for k, v in re.findall(r"triad (\w+) threads \d+: median ([\d.]+)", stream)}
             print(stream.rstrip())
-            med, lo, hi, _ = tfc_bench(tfc, os.path.join(EXAMPLES, "elementwise.tg"), "chain", t, args.runs, [])
+            med, lo, hi = tfc_bench(tfc, os.path.join(EXAMPLES, "elementwise.tg"), "chain", t, args.runs, [])
             gbs = 3.0 * n * 4 / (med * 1e-3) * 1e-9
             print("B8 elementwise chain: median %.3f ms (min %.3f, max %.3f) = %.2f GB/s = %.0f %% of triad regular, "
                   "%.0f %% of triad non-temporal" % (med, lo, hi, gbs, 100 * gbs / triad["regular"],
@@ -87,7 +86,7 @@ def main():
                                                   ("B2 mlp batch 64", "mlp.tg", "infer", []),
                                                   ("B7 transformer layer", "transformer.tg", "encoder", [])]:
                 path = os.path.join(EXAMPLES, model)
-                med, lo, hi, _ = tfc_bench(tfc, path, graph, t, args.runs, defines)
+                med, lo, hi = tfc_bench(tfc, path, graph, t, args.runs, defines)
                 shapes = gemm_shapes(tfc, path, graph, defines)
                 g = sh([os.path.join(tmp, "gemm_time"), str(t), str(args.runs)] + shapes)
                 total = float(re.search(r"gemm total: ([\d.]+) ms", g).group(1))

@@ -28,6 +28,10 @@ int main(int argc, char **argv) {
     }
     openblas_set_num_threads(atoi(argv[1]));
     int runs = atoi(argv[2]);
+    if (runs < 1) {
+        fprintf(stderr, "gemm_time: RUNS must be a positive integer, not '%s'\n", argv[2]);
+        return 1;
+    }
     double *t = calloc((size_t)runs, sizeof *t), total = 0;
     for (int g = 3; g < argc; g++) {
         long m, n, k, batch;

@@ -1,4 +1,4 @@
-# tests/model.cmake — the unit test of the model object of generated libraries (runtime/model.h)
-# and of the multi-program executor: hand-built descriptors with C kernels stand in for generated
-# code; weights files go to a mkdtemp folder in /tmp, which it removes. No timing assertions.
+# tests/model.cmake — the unit test of the model object of generated libraries (runtime/model.h):
+# hand-built descriptors with C kernels stand in for generated code; weights files go to a
+# mkdtemp folder in /tmp, which it removes. No timing assertions.
 tfc_unit_test(model tfc_runtime)

@@ -8,12 +8,15 @@ import os
 import shlex
 import struct
 import subprocess
+import sys
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "passes"))
+from random_graphs import mismatch as graph_mismatch  # noqa: E402  (f16 outputs within 1e-2 there)
+
 RTOL, ATOL = 1e-5, 1e-6
-F16_RTOL, F16_ATOL = 1e-2, 1e-2   # f16 outputs: one rounding of an f16 intermediate apart is 1e-3
 DTYPES = {"f32": np.float32, "f16": np.float16, "bf16": np.uint16, "i32": np.int32, "i64": np.int64,
           "bool": np.bool_}
 
@@ -107,23 +110,16 @@ def read_bin(folder, name, dtype, shape):
     return np.fromfile(os.path.join(folder, name + ".out.bin"), dtype=DTYPES[dtype]).reshape(shape)
 
 
+def mlp_probs(folder, name="probs"):
+    """examples/mlp.tg's infer output (f32[64, 10]) as a program wrote it to FOLDER/NAME.out.bin,
+    in the form compare() takes."""
+    return {"probs": read_bin(folder, name, "f32", (64, 10))}
+
+
 def mismatch(ref, got):
-    """None when got matches ref within the tolerance, else what differs."""
-    if ref.dtype != got.dtype or ref.shape != got.shape:
-        return "type %s%s, expected %s%s" % (got.dtype, list(got.shape), ref.dtype, list(ref.shape))
-    if ref.dtype.kind == "f":
-        rtol, atol = (F16_RTOL, F16_ATOL) if ref.dtype == np.float16 else (RTOL, ATOL)
-        r, g = ref.astype(np.float64), got.astype(np.float64)
-        with np.errstate(invalid="ignore"):
-            close = (np.abs(r - g) <= atol + rtol * np.abs(r)) | (r == g) | (np.isnan(r) & np.isnan(g))
-    else:
-        close = ref == got
-    if close.all():
-        return None
-    bad = np.argwhere(~close)
-    shown = ", ".join("%s: %r vs %r" % ([int(x) for x in i], ref[tuple(i)].item(), got[tuple(i)].item())
-                      for i in bad[:4])
-    return "%d of %d elements differ (tfc run vs library): %s" % (len(bad), ref.size, shown)
+    """None when got matches ref within the tolerance, else what differs (the random-graph
+    suite's comparison, at this suite's tolerance)."""
+    return graph_mismatch(ref, got, RTOL, ATOL, "tfc run vs library")
 
 
 def identical(ref, got):

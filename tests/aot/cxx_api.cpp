@@ -3,10 +3,11 @@
 // Usage: cxx_api DIR — reads DIR/x.bin, writes DIR/probs.out.bin (compared with tfc run).
 #include "mlp.h"
 
+#include "bin_file.h"
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <string>
 #include <vector>
 
 static int failures = 0;
@@ -21,15 +22,8 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "usage: cxx_api DIR\n");
         return 100;
     }
-    std::string dir = argv[1];
     std::vector<float> x(MLP_INFER_X_COUNT), probs(MLP_INFER_PROBS_COUNT), again(MLP_INFER_PROBS_COUNT);
-    std::FILE *f = std::fopen((dir + "/x.bin").c_str(), "rb");
-    bool read = f && std::fread(x.data(), sizeof(float), x.size(), f) == x.size();
-    if (f) std::fclose(f);
-    if (!read) {
-        std::fprintf(stderr, "cxx_api: cannot read %s/x.bin\n", dir.c_str());
-        return 100;
-    }
+    if (bin_file("cxx_api", argv[1], "x.bin", x.data(), x.size() * sizeof(float), 0)) return 100;
 
     const int64_t x_shape[] = MLP_INFER_X_SHAPE;
     check(MLP_INFER_X_RANK == 2 && x_shape[0] * x_shape[1] == MLP_INFER_X_COUNT, "shape macros agree", nullptr);
@@ -59,10 +53,8 @@ int main(int argc, char **argv) {
     check(worst < 1e-5, "every row of softmax sums to 1", nullptr);
     mlp_destroy(m);
 
-    f = std::fopen((dir + "/probs.out.bin").c_str(), "wb");
-    bool written = f && std::fwrite(probs.data(), sizeof(float), probs.size(), f) == probs.size();
-    if (f && std::fclose(f) != 0) written = false;
-    check(written, "write probs.out.bin", nullptr);
+    check(bin_file("cxx_api", argv[1], "probs.out.bin", probs.data(), probs.size() * sizeof(float), 1) == 0,
+          "write probs.out.bin", nullptr);
     std::printf("%d failed\n", failures);
     return failures;
 }

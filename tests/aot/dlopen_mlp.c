@@ -5,6 +5,8 @@
 
 #include "mlp.h"
 
+#include "bin_file.h"
+
 #include <dlfcn.h>
 #include <stdio.h>
 
@@ -23,22 +25,12 @@ static void *find(void *lib, const char *name) {
     return p;
 }
 
-static int io(const char *dir, const char *name, void *buf, size_t bytes, int write) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, write ? "wb" : "rb");
-    size_t n = !f ? 0 : write ? fwrite(buf, 1, bytes, f) : fread(buf, 1, bytes, f);
-    if (f && fclose(f) != 0) n = 0;
-    if (n != bytes) fprintf(stderr, "dlopen_mlp: cannot %s %s\n", write ? "write" : "read", path);
-    return n != bytes;
-}
-
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: dlopen_mlp LIB.so DIR\n");
         return 1;
     }
-    if (io(argv[2], "x.bin", x, sizeof x, 0)) return 1;
+    if (bin_file("dlopen_mlp", argv[2], "x.bin", x, sizeof x, 0)) return 1;
     void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
         fprintf(stderr, "dlopen_mlp: dlopen: %s\n", dlerror());
@@ -72,7 +64,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dlopen_mlp: dlclose: %s\n", dlerror());
         rc = 1;
     }
-    if (rc == 0) rc = io(argv[2], "probs.out.bin", probs, sizeof probs, 1);
+    if (rc == 0) rc = bin_file("dlopen_mlp", argv[2], "probs.out.bin", probs, sizeof probs, 1);
     if (rc == 0) printf("dlopen, dlsym, create, infer, destroy, dlclose: done\n");
     return rc != 0;
 }

@@ -7,6 +7,8 @@
 #include "gth.h"
 #include "mlp.h"
 
+#include "bin_file.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,20 +63,6 @@ static const char *path_in_dir(const char *name) {
     char *p = paths[next++ % 8];
     snprintf(p, sizeof paths[0], "%s/%s", dir, name);
     return p;
-}
-
-static int read_file(const char *path, void *buf, size_t bytes) {
-    FILE *f = fopen(path, "rb");
-    size_t got = f ? fread(buf, 1, bytes, f) : 0;
-    if (f) fclose(f);
-    return got == bytes ? 0 : 1;
-}
-
-static int write_file(const char *path, const void *buf, size_t bytes) {
-    FILE *f = fopen(path, "wb");
-    size_t put = f ? fwrite(buf, 1, bytes, f) : 0;
-    if (f && fclose(f) != 0) put = 0;
-    return put == bytes ? 0 : 1;
 }
 
 /* Runs infer; its output must be the bytes it gave before (the parameters did not change). */
@@ -161,7 +149,8 @@ static void round_trip(mlp_model *m) {
           mlp_error(m));
     check(mlp_infer(m, x, probs) == 0 && memcmp(probs, base, sizeof base) != 0, "other weights, other outputs",
           mlp_error(m));
-    check(write_file(path_in_dir("probs_other.out.bin"), probs, sizeof probs) == 0, "write probs_other.out.bin", NULL);
+    check(bin_file("misuse", dir, "probs_other.out.bin", probs, sizeof probs, 1) == 0, "write probs_other.out.bin",
+          NULL);
     check(mlp_load_weights(m, path_in_dir("saved.safetensors")) == 0, "mlp_load_weights(saved)", mlp_error(m));
     expect_unchanged(m, "save and load");
 }
@@ -189,10 +178,7 @@ int main(int argc, char **argv) {
         return 100;
     }
     dir = argv[1];
-    if (read_file(path_in_dir("x.bin"), x, sizeof x) != 0) {
-        fprintf(stderr, "misuse: cannot read %s\n", path_in_dir("x.bin"));
-        return 100;
-    }
+    if (bin_file("misuse", dir, "x.bin", x, sizeof x, 0)) return 100;
     null_model();
     bad_create();
     mlp_options o;
@@ -205,7 +191,7 @@ int main(int argc, char **argv) {
     }
     check(mlp_error(m)[0] == '\0', "no message before any call", mlp_error(m));
     check(mlp_infer(m, x, base) == 0, "mlp_infer", mlp_error(m));
-    check(write_file(path_in_dir("probs.out.bin"), base, sizeof base) == 0, "write probs.out.bin", NULL);
+    check(bin_file("misuse", dir, "probs.out.bin", base, sizeof base, 1) == 0, "write probs.out.bin", NULL);
     bad_arguments(m);
     bad_weights(m);
     round_trip(m);

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from aot_common import HERE, Failure, Tally, compare, run, write_bin
+from aot_common import HERE, Failure, Tally, compare, mlp_probs, run, tfc_run, write_bin
 
 
 class Project:
@@ -61,18 +61,6 @@ def check_install(cmake, build_dir, prefix):
     return tfc
 
 
-def reference(tfc, model, folder, flags):
-    """tfc run's probs for x.npy (written by the caller)."""
-    out = os.path.join(folder, "ref.npy")
-    run([tfc, "run", model, "--graph", "infer", "--in", "x=" + os.path.join(folder, "x.npy"), "--out",
-         "probs=" + out] + flags)
-    return {"probs": np.load(out)}
-
-
-def outputs(folder, name):
-    return {"probs": np.fromfile(os.path.join(folder, name + ".out.bin"), np.float32).reshape(64, 10)}
-
-
 def expect_rebuilt(project, want, what):
     got = project.build()
     if got != want:
@@ -94,17 +82,19 @@ def consumer(tfc, args, work, tally):
     shutil.copyfile(os.path.join(source_dir, "examples", "mlp.tg"), model)
     run([tfc, "run", model, "--graph", "infer", "--random-inputs", "--seed", "8", "--save-weights", weights])
     x = np.random.default_rng(13).uniform(-1, 1, size=(64, 784)).astype(np.float32)
-    np.save(os.path.join(work, "x.npy"), x)
     write_bin(work, "x", x)
 
     project = Project(cmake, generator, make_program, cc, os.path.join(HERE, "consumer"), os.path.join(work, "build"),
                       os.path.join(work, "prefix"), {"TFC_TEST_MODEL": model, "TFC_TEST_WEIGHTS": weights})
     exe = os.path.join(work, "build", "consumer")
 
+    def reference(flags):
+        return tfc_run(tfc, model, "infer", {"x": x}, ["probs"], work, flags)
+
     def run_and_compare(what):
         run([exe, work])
-        a = compare(reference(tfc, model, work, ["--weights", weights]), outputs(work, "a"), what + ", mlpa")
-        b = compare(reference(tfc, model, work, ["--seed", "7", "-O2"]), outputs(work, "b"), what + ", mlpb")
+        a = compare(reference(["--weights", weights]), mlp_probs(work, "a"), what + ", mlpa")
+        b = compare(reference(["--seed", "7", "-O2"]), mlp_probs(work, "b"), what + ", mlpb")
         return "mlpa %s, mlpb %s" % (a, b)
 
     tally.check("configure, build (both libraries generated)", expect_rebuilt, project, ["mlpa", "mlpb"], "first build")

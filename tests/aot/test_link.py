@@ -18,8 +18,8 @@ import tempfile
 
 import numpy as np
 
-from aot_common import HERE, Failure, Tally, build_c, compare, harness, pkg_flags, run, tfc_compile, tfc_run, \
-    write_bin
+from aot_common import HERE, Failure, Tally, build_c, compare, harness, mlp_probs, pkg_flags, run, tfc_compile, \
+    tfc_run, write_bin
 
 SEED, OTHER_SEED = "7", "8"
 # Symbols a linker itself may define in a shared object, which are not the library's to export.
@@ -32,17 +32,13 @@ def mlp_reference(tfc, examples, folder, x, seed):
     return tfc_run(tfc, os.path.join(examples, "mlp.tg"), "infer", {"x": x}, ["probs"], folder, ["--seed", seed])
 
 
-def probs_from(folder, name="probs"):
-    return {"probs": np.fromfile(os.path.join(folder, name + ".out.bin"), np.float32).reshape(64, 10)}
-
-
 def test_cxx(tfc, cc, cxx, examples, folder, x):
     lib = os.path.join(folder, "lib")
     tfc_compile(tfc, os.path.join(examples, "mlp.tg"), "mlp", lib, ["--graph", "infer", "--seed", SEED])
     exe = os.path.join(folder, "cxx_api")
     build_c(cxx, [os.path.join(HERE, "cxx_api.cpp")], exe, ["-pedantic"] + pkg_flags(lib, "mlp"), std="-std=c++11")
     print(run([exe, folder]).stdout, end="")
-    return compare(mlp_reference(tfc, examples, folder, x, SEED), probs_from(folder), "C++ program")
+    return compare(mlp_reference(tfc, examples, folder, x, SEED), mlp_probs(folder), "C++ program")
 
 
 def test_two_models(tfc, cc, cxx, examples, folder, x):
@@ -56,7 +52,7 @@ def test_two_models(tfc, cc, cxx, examples, folder, x):
     notes = []
     for prefix, seed in (("a", SEED), ("b", OTHER_SEED)):
         ref = mlp_reference(tfc, examples, folder, x, seed)
-        notes.append("%s: %s" % (prefix, compare(ref, probs_from(folder, prefix), "library " + prefix)))
+        notes.append("%s: %s" % (prefix, compare(ref, mlp_probs(folder, prefix), "library " + prefix)))
     return "; ".join(notes)
 
 
@@ -118,13 +114,13 @@ def check_linked(cc, lib, folder, tfc, examples, x):
     if bad:
         raise Failure("the program needs %s" % bad)
     run([exe, "infer", folder, "--threads", "2"])
-    return compare(mlp_reference(tfc, examples, folder, x, SEED), probs_from(folder), "program linked with -lmlp")
+    return compare(mlp_reference(tfc, examples, folder, x, SEED), mlp_probs(folder), "program linked with -lmlp")
 
 
 def check_dlopen(cc, lib, folder, tfc, examples, x):
     exe = build_c(cc, [os.path.join(HERE, "dlopen_mlp.c")], os.path.join(folder, "dlopen_mlp"), ["-I" + lib, "-ldl"])
     print(run([exe, os.path.join(lib, "libmlp.so"), folder]).stdout, end="")
-    return compare(mlp_reference(tfc, examples, folder, x, SEED), probs_from(folder), "dlopen'd library")
+    return compare(mlp_reference(tfc, examples, folder, x, SEED), mlp_probs(folder), "dlopen'd library")
 
 
 def test_dlopen(tfc, cc, cxx, examples, folder, x, tally):

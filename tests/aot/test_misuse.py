@@ -16,8 +16,8 @@ import tempfile
 
 import numpy as np
 
-from aot_common import HERE, Failure, Tally, build_c, compare, identical, pkg_flags, read_safetensors, run, \
-    tfc_compile, tfc_run, write_bin, write_safetensors
+from aot_common import HERE, Failure, Tally, build_c, compare, identical, mlp_probs, pkg_flags, read_safetensors, \
+    run, tfc_compile, tfc_run, write_bin, write_safetensors
 
 SEED, OTHER_SEED = "7", "8"
 
@@ -46,12 +46,10 @@ def weight_files(tfc, model, folder):
 
 def check_outputs(tfc, model, folder, x, other):
     """What misuse wrote: outputs with the compiled and with the other weights, and the save."""
-    got = np.fromfile(os.path.join(folder, "probs.out.bin"), np.float32).reshape(64, 10)
     ref = tfc_run(tfc, model, "infer", {"x": x}, ["probs"], folder, ["--seed", SEED])
-    notes = ["compiled weights: " + compare(ref, {"probs": got}, "compiled weights")]
-    got = np.fromfile(os.path.join(folder, "probs_other.out.bin"), np.float32).reshape(64, 10)
+    notes = ["compiled weights: " + compare(ref, mlp_probs(folder), "compiled weights")]
     ref = tfc_run(tfc, model, "infer", {"x": x}, ["probs"], folder, ["--weights", other])
-    notes.append("loaded weights: " + compare(ref, {"probs": got}, "loaded weights"))
+    notes.append("loaded weights: " + compare(ref, mlp_probs(folder, "probs_other"), "loaded weights"))
     initial = os.path.join(folder, "initial.safetensors")
     run([tfc, "run", model, "--graph", "infer", "--random-inputs", "--seed", SEED, "--save-weights", initial])
     want, saved = read_safetensors(initial), read_safetensors(os.path.join(folder, "saved.safetensors"))

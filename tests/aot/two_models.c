@@ -7,6 +7,8 @@
 #include "a.h"
 #include "b.h"
 
+#include "bin_file.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,15 +20,6 @@ static a_model *ma;
 static b_model *mb;
 static int rc_a, rc_b;
 
-static int write_file(const char *dir, const char *name, const void *buf, size_t bytes) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    size_t put = f ? fwrite(buf, 1, bytes, f) : 0;
-    if (f && fclose(f) != 0) put = 0;
-    return put == bytes ? 0 : 1;
-}
-
 static void *run_b(void *unused) {
     (void)unused;
     for (int i = 0; i < 5 && rc_b == 0; i++) rc_b = b_infer(mb, x, tb);
@@ -34,19 +27,11 @@ static void *run_b(void *unused) {
 }
 
 int main(int argc, char **argv) {
-    char path[4096];
     if (argc != 2) {
         fprintf(stderr, "usage: two_models DIR\n");
         return 1;
     }
-    snprintf(path, sizeof path, "%s/x.bin", argv[1]);
-    FILE *f = fopen(path, "rb");
-    size_t got = f ? fread(x, 1, sizeof x, f) : 0;
-    if (f) fclose(f);
-    if (got != sizeof x) {
-        fprintf(stderr, "two_models: cannot read %s\n", path);
-        return 1;
-    }
+    if (bin_file("two_models", argv[1], "x.bin", x, sizeof x, 0)) return 1;
     a_options oa = {0};
     b_options ob = {0};
     oa.num_threads = 2;
@@ -83,10 +68,9 @@ int main(int argc, char **argv) {
     }
     a_destroy(ma);
     b_destroy(mb);
-    if (write_file(argv[1], "a.out.bin", pa, sizeof pa) || write_file(argv[1], "b.out.bin", pb, sizeof pb)) {
-        fprintf(stderr, "two_models: cannot write the outputs\n");
+    if (bin_file("two_models", argv[1], "a.out.bin", pa, sizeof pa, 1) ||
+        bin_file("two_models", argv[1], "b.out.bin", pb, sizeof pb, 1))
         return 1;
-    }
     printf("two models in one program: both ran, alone and at once\n");
     return 0;
 }

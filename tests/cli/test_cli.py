@@ -6,65 +6,14 @@ Usage: test_cli.py TFC EXAMPLES_DIR"""
 import json
 import os
 import re
-import struct
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
-TFC, EXAMPLES = sys.argv[1], sys.argv[2]
-results = {"passed": 0, "failed": 0}
+from cli_common import check, expect_error, finish, read_safetensors, tfc, write_safetensors
 
-
-def tfc(*args, cwd=None):
-    p = subprocess.run([TFC, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
-    return p.returncode, p.stdout, p.stderr
-
-
-def check(name, cond, detail=""):
-    if cond:
-        results["passed"] += 1
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name}\n{detail}")
-
-
-def expect_error(name, args, *phrases):
-    """The command exits 1 and its stderr contains every phrase, with no internal error."""
-    rc, out, err = tfc(*args)
-    ok = rc == 1 and all(p in err for p in phrases) and "internal error" not in err
-    check(name, ok, f"rc={rc}\nstderr:\n{err}\nwanted: {phrases}")
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    body = data[8 + n:]
-    types = {"F32": np.float32, "I32": np.int32, "I64": np.int64, "BOOL": np.bool_}
-    out = {}
-    for key, meta in header.items():
-        if key == "__metadata__":
-            continue
-        lo, hi = meta["data_offsets"]
-        out[key] = np.frombuffer(body[lo:hi], dtype=types[meta["dtype"]]).reshape(meta["shape"])
-    return out
-
-
-def write_safetensors(path, tensors):
-    names = {np.dtype(np.float32): "F32", np.dtype(np.int32): "I32"}
-    header, offset, blobs = {}, 0, []
-    for key, a in tensors.items():
-        b = np.ascontiguousarray(a).tobytes()
-        header[key] = {"dtype": names[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
-        offset += len(b)
-        blobs.append(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+EXAMPLES = sys.argv[2]
 
 
 def softmax(z):
@@ -262,8 +211,7 @@ def main():
         test_input_errors(tmp)
         test_labels_i64(tmp)
         test_weight_errors(tmp)
-    print(f"{results['passed']} passed, {results['failed']} failed")
-    sys.exit(1 if results["failed"] else 0)
+    sys.exit(finish())
 
 
 if __name__ == "__main__":

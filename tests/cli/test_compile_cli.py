@@ -15,14 +15,10 @@ import tempfile
 
 import numpy as np
 
-TFC, EXAMPLES = sys.argv[1], sys.argv[2]
+from cli_common import check, expect_error, finish, tfc, write_safetensors
+
+EXAMPLES = sys.argv[2]
 MLP = os.path.join(EXAMPLES, "mlp.tg")
-results = {"passed": 0, "failed": 0}
-
-
-def tfc(*args, cwd=None):
-    p = subprocess.run([TFC, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
-    return p.returncode, p.stdout, p.stderr
 
 
 def sh(cmd, cwd=None, env=None):
@@ -30,41 +26,10 @@ def sh(cmd, cwd=None, env=None):
     return p.returncode, p.stdout + p.stderr
 
 
-def check(name, cond, detail=""):
-    if cond:
-        results["passed"] += 1
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name}\n{detail}")
-
-
-def expect_error(name, args, *phrases, cwd=None):
-    """The command exits 1 and its stderr contains every phrase, with no internal error."""
-    rc, out, err = tfc(*args, cwd=cwd)
-    ok = rc == 1 and all(p in err for p in phrases) and "internal error" not in err
-    check(name, ok, f"rc={rc}\nstderr:\n{err}\nwanted: {phrases}")
-    return err
-
-
 def write(path, text):
     with open(path, "w") as f:
         f.write(text)
     return path
-
-
-def write_safetensors(path, tensors):
-    import json
-    import struct
-    header, offset, blobs = {}, 0, []
-    for key, a in tensors.items():
-        b = np.ascontiguousarray(a, dtype=np.float32).tobytes()
-        header[key] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
-        offset += len(b)
-        blobs.append(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 SMALL = """param w : f32[4] = zeros()
@@ -266,8 +231,7 @@ def main():
         test_defaults_and_tgir(tmp)
     with tempfile.TemporaryDirectory() as tmp:
         test_weights(tmp)
-    print(f"{results['passed']} passed, {results['failed']} failed")
-    return 1 if results["failed"] else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -2,19 +2,20 @@
 """test_ops.py — every op of LANGUAGE.md section 5 (except grad, optimizers and initializers)
 run through `tfc run` on small random inputs, on every backend, and compared with NumPy.
 
-Usage: test_ops.py TFC [--backends interp,cpu1,cpu2] [FILTER]. Each case writes a one-graph .tg
-program and its inputs as .npy files to a temporary directory and runs it with the reference
-interpreter (interp) and the CPU backend at 1 and 2 threads (cpu1, cpu2). Every output is
-compared with a float64 NumPy reference rounded to the output dtype: relative 1e-5 for
-elementwise ops, 1e-4 for reductions, matrix products and convolutions; integers and bools
-exactly; NaN matches NaN, inf matches the same inf. The CPU backend's float outputs also get an
-absolute 1e-6: its transcendental functions are polynomials accurate to a few ulp
-(docs/math-accuracy.md), which is a large relative error next to a zero of the function (sin
-near a multiple of pi). Its outputs must also match the interpreter's within the same
-tolerance, and be bit-identical at 1 and 2 threads. Runtime errors (an index out of range) must
-exit 1 with a message on every backend. A final check fails if some callable op of ir/ops.def
-appears in no case. Prints 'N passed, M failed' and exits 1 on any failure. NumPy only.
+Usage: test_ops.py TFC [--backends interp,cpu1,cpu2] [--jobs J] [FILTER]. Each case writes a
+one-graph .tg program and its inputs as .npy files to a folder of its own (J cases at a time,
+default 2) and runs it with the reference interpreter (interp) and the CPU backend at 1 and 2
+threads (cpu1, cpu2). Every output is compared with a float64 NumPy reference rounded to the
+output dtype: relative 1e-5 for elementwise ops, 1e-4 for reductions, matrix products and
+convolutions; integers and bools exactly; NaN matches NaN, inf matches the same inf. The CPU
+backend's float outputs also get an absolute 1e-6: its transcendental functions are polynomials
+accurate to a few ulp (docs/math-accuracy.md), which is a large relative error next to a zero of
+the function (sin near a multiple of pi). Its outputs must also match the interpreter's within
+the same tolerance, and be bit-identical at 1 and 2 threads. Runtime errors (an index out of
+range) must exit 1 with a message on every backend. A final check fails if some callable op of
+ir/ops.def appears in no case. Prints 'N passed, M failed' and exits 1 on any failure. NumPy only.
 """
+import concurrent.futures
 import math
 import os
 import re
@@ -661,15 +662,22 @@ def uncovered_ops():
     return [name for name in callable_ops() if name not in seen]
 
 
+def take_option(args, name, default):
+    """The value of `name VALUE` in args (removed from them), or default."""
+    if name not in args:
+        return default
+    i = args.index(name)
+    value = args[i + 1] if i + 1 < len(args) else ""
+    del args[i:i + 2]
+    return value
+
+
 def main():
     args = sys.argv[1:]
-    backends = list(BACKENDS)
-    if "--backends" in args:
-        i = args.index("--backends")
-        backends = args[i + 1].split(",")
-        del args[i:i + 2]
-    if not args or any(b not in BACKENDS for b in backends):
-        print("usage: test_ops.py TFC [--backends interp,cpu1,cpu2] [FILTER]")
+    backends = take_option(args, "--backends", ",".join(BACKENDS)).split(",")
+    jobs = take_option(args, "--jobs", str(min(2, os.cpu_count() or 1)))
+    if not args or any(b not in BACKENDS for b in backends) or not jobs.isdigit() or int(jobs) < 1:
+        print("usage: test_ops.py TFC [--backends interp,cpu1,cpu2] [--jobs J] [FILTER]")
         return 2
     tfc, pattern = os.path.abspath(args[0]), args[1] if len(args) > 1 else ""
     for add in [add_arithmetic, add_comparisons, add_unary, add_reductions, add_normalization, add_matmul,
@@ -677,15 +685,21 @@ def main():
         add()
     passed = failed = 0
     with tempfile.TemporaryDirectory(prefix="tfc_ops_") as tmp:
-        for c in CASES:
-            if pattern not in c.label:
-                continue
-            why = check_case(tfc, c, tmp, backends)
-            if why is None:
-                passed += 1
-            else:
-                failed += 1
-                print("FAIL %s: %s\n  program: %s" % (c.label, why, c.source().replace("\n", "\n  ")))
+        def one(numbered):
+            """Checks one case in a folder of its own (cases run J at a time)."""
+            i, c = numbered
+            folder = os.path.join(tmp, str(i))
+            os.mkdir(folder)
+            return c, check_case(tfc, c, folder, backends)
+
+        selected = [c for c in CASES if pattern in c.label]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=int(jobs)) as pool:
+            for c, why in pool.map(one, enumerate(selected)):
+                if why is None:
+                    passed += 1
+                else:
+                    failed += 1
+                    print("FAIL %s: %s\n  program: %s" % (c.label, why, c.source().replace("\n", "\n  ")))
     if not pattern:
         missing = uncovered_ops()
         if missing:

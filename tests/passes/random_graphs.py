@@ -96,12 +96,15 @@ def run_tfc(tfc, prog, folder, ins, outputs, flags):
     return got, None
 
 
-def mismatch(ref, got):
-    """None when got matches ref, else a description of the first differences."""
+def mismatch(ref, got, rtol=RTOL, atol=ATOL, versus="-O0 vs this"):
+    """None when got matches ref, else a description of the first differences. Floats within
+    rtol/atol (f16 within F16_RTOL/F16_ATOL, NaN where ref has NaN), the rest exactly; `versus`
+    names the two sides in the description (tests/aot/aot_common.py passes its own)."""
     if ref.dtype != got.dtype or ref.shape != got.shape:
         return "type %s%s, expected %s%s" % (got.dtype, list(got.shape), ref.dtype, list(ref.shape))
     if ref.dtype.kind == "f":
-        rtol, atol = (F16_RTOL, F16_ATOL) if ref.dtype == np.float16 else (RTOL, ATOL)
+        if ref.dtype == np.float16:
+            rtol, atol = F16_RTOL, F16_ATOL
         r, g = ref.astype(np.float64), got.astype(np.float64)
         with np.errstate(invalid="ignore"):
             close = (np.abs(r - g) <= atol + rtol * np.abs(r)) | (r == g) | (np.isnan(r) & np.isnan(g))
@@ -112,7 +115,7 @@ def mismatch(ref, got):
     bad = np.argwhere(~close)
     shown = ", ".join("%s: %r vs %r" % ([int(x) for x in i], ref[tuple(i)].item(), got[tuple(i)].item())
                       for i in bad[:4])
-    return "%d of %d elements differ (-O0 vs this): %s" % (len(bad), ref.size, shown)
+    return "%d of %d elements differ (%s): %s" % (len(bad), ref.size, versus, shown)
 
 
 class RegressFile:

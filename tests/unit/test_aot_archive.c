@@ -7,6 +7,7 @@
  * it removes. The external tools are optional. */
 #define _POSIX_C_SOURCE 200809L
 #include "codegen/aot/aot.h"
+#include "runtime/tensor_file.h"
 #include "tests/unit/check.h"
 
 #include <stdint.h>
@@ -101,15 +102,9 @@ static char *path_in(const char *name) {
 }
 
 static void *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = malloc(*len ? *len : 1);
-    if (fread(p, 1, *len, f) != *len) *len = 0;
-    fclose(f);
-    return p;
+    void *p;
+    char err[512];
+    return rt_read_file(path, &p, len, err, sizeof err) == 0 ? p : NULL;
 }
 
 static bool write_all(const char *path, const void *data, size_t len) {
@@ -119,10 +114,13 @@ static bool write_all(const char *path, const void *data, size_t len) {
     return fclose(f) == 0 && ok;
 }
 
+/* Whether `cmd` runs; when not, says so, since the checks that need the tool are then skipped. */
 static bool have_tool(const char *cmd) {
     char line[256];
     snprintf(line, sizeof line, "%s >/dev/null 2>&1", cmd);
-    return system(line) == 0;
+    bool found = system(line) == 0;
+    if (!found) printf("note: '%s' failed: the checks that need it are skipped\n", cmd);
+    return found;
 }
 
 /* The first line a shell command prints. */

@@ -1,8 +1,8 @@
-/* test_model.c — unit test of the model object (runtime/model.h) and of the multi-program
- * executor: a descriptor built by hand, as a generated library would declare it, with C kernels
- * for generated code (a loop step, a GEMM through rt_gemm_encode, a failing check) over three
- * graphs and four parameters. Runs, thread counts, two models at once, weights round trips and
- * every refusal (bad descriptors, arguments, weights files) with its message. */
+/* test_model.c — unit test of the model object (runtime/model.h): a descriptor built by hand, as
+ * a generated library would declare it, with C kernels for generated code (a loop step, a GEMM
+ * through rt_gemm_encode, a failing check) over three graphs and four parameters. Runs, thread
+ * counts, two models at once, weights round trips and every refusal (bad descriptors, arguments,
+ * weights files) with its message. (Several programs on one executor: test_program.c.) */
 #define _POSIX_C_SOURCE 200809L
 
 #include "runtime/model.h"
@@ -583,98 +583,6 @@ static void test_weights_refused(const char *dir) {
     rt_model_destroy(m);
 }
 
-/* ---- the multi-program executor ------------------------------------------------------------ */
-
-static int fill_arena(char *const *slots, int64_t begin, int64_t end, char *scratch) {
-    (void)scratch;
-    for (int64_t i = begin; i < end; i++) ((float *)slots[0])[i] = (float)i;
-    return 0;
-}
-
-static int copy_arena(char *const *slots, int64_t begin, int64_t end, char *scratch) {
-    (void)scratch;
-    for (int64_t i = begin; i < end; i++) ((float *)slots[1])[i] = ((float *)slots[0])[i] + 1;
-    return 0;
-}
-
-static int count_calls(char *const *slots, int64_t begin, int64_t end, char *scratch) {
-    (void)scratch;
-    (void)begin;
-    (void)end;
-    ((int *)slots[1])[0]++;
-    return 0;
-}
-
-static bool file_contains(const char *path, const char *needle) {
-    void *buf = NULL;
-    size_t len = 0;
-    bool found = read_whole(path, &buf, &len);
-    if (found) {
-        char *text = realloc(buf, len + 1);
-        if (text) buf = text;
-        found = text != NULL;
-        if (text) {
-            text[len] = '\0';
-            found = strstr(text, needle) != NULL;
-        }
-    }
-    free(buf);
-    return found;
-}
-
-/* Program 0 needs a 4000-byte arena and program 1 declares 64: the arena is the larger, and each
-   program runs with its own steps and plans, in any order. */
-static void test_multi_exec(const char *dir) {
-    static float out[1000];
-    int calls = 0;
-    rt_step p0_steps[2] = {{.name = "fill", .kind = RT_STEP_LOOP, .fn = fill_arena, .extent = 1000, .grain = 64},
-                           {.name = "copy", .kind = RT_STEP_LOOP, .fn = copy_arena, .extent = 1000, .grain = 64}};
-    rt_step p1_steps[3] = {{.name = "one", .kind = RT_STEP_LOOP, .fn = count_calls, .extent = 1, .grain = 1},
-                           {.name = "two", .kind = RT_STEP_LOOP, .fn = count_calls, .extent = 1, .grain = 1},
-                           {.name = "three", .kind = RT_STEP_LOOP, .fn = count_calls, .extent = 1, .grain = 1}};
-    rt_program p0 = {.name = "big", .n_slots = 2, .n_steps = 2, .steps = p0_steps, .arena_bytes = 4000};
-    rt_program p1 = {.name = "small", .n_slots = 2, .n_steps = 3, .steps = p1_steps, .arena_bytes = 64};
-    const rt_program *programs[2] = {&p1, &p0};
-    char err[256];
-    rt_exec *e = rt_exec_create_multi(programs, 2, 3, err, sizeof err);
-    CHECK(e != NULL, "%s", err);
-    if (!e) return;
-    char *slots0[2] = {NULL, (char *)out}, *slots1[2] = {NULL, (char *)&calls};
-    CHECK(rt_exec_run_program(e, 0, slots1) == 0 && calls == 3);
-    CHECK(rt_exec_run(e, slots1) == 0 && calls == 6, "rt_exec_run runs program 0");
-    CHECK(rt_exec_run_program(e, 1, slots0) == 0, "%s", rt_exec_error(e));
-    CHECK(slots0[0] == slots1[0] && (uintptr_t)slots0[0] % 64 == 0, "one arena");
-    for (int i = 0; i < 1000; i++) CHECK(out[i] == (float)i + 1, "out[%d] = %g", i, out[i]);
-    CHECK(rt_exec_run_program(e, 2, slots0) != 0 && strstr(rt_exec_error(e), "program 2 out of range") != NULL);
-    CHECK(rt_exec_run_program(e, -1, slots0) != 0);
-
-    /* Profiles describe the last profiled run's program. */
-    char trace[512];
-    snprintf(trace, sizeof trace, "%s/trace.json", dir);
-    rt_exec_set_profiling(e, true);
-    CHECK(rt_exec_run_program(e, 0, slots1) == 0);
-    CHECK(rt_exec_step_seconds(e, 2) >= 0 && rt_exec_step_seconds(e, 3) == 0);
-    CHECK(rt_exec_write_trace(e, trace) && file_contains(trace, "\"three\"") && !file_contains(trace, "\"fill\""));
-    CHECK(rt_exec_run_program(e, 1, slots0) == 0);
-    CHECK(rt_exec_step_seconds(e, 2) == 0, "program 1 has two steps");
-    CHECK(rt_exec_write_trace(e, trace) && file_contains(trace, "\"copy\"") && !file_contains(trace, "\"three\""));
-    rt_exec_set_profiling(e, false);
-    CHECK(rt_exec_run_program(e, 0, slots1) == 0);
-    CHECK(rt_exec_write_trace(e, trace) && file_contains(trace, "\"copy\""), "an unprofiled run keeps the profile");
-    remove(trace);
-    rt_exec_destroy(e);
-
-    /* Refusals: no list, an empty one, a missing program, a bad step in any program. */
-    CHECK(rt_exec_create_multi(NULL, 1, 1, err, sizeof err) == NULL && strstr(err, "malformed") != NULL);
-    CHECK(rt_exec_create_multi(programs, 0, 1, err, sizeof err) == NULL && strstr(err, "malformed") != NULL);
-    const rt_program *with_null[2] = {&p0, NULL};
-    CHECK(rt_exec_create_multi(with_null, 2, 1, err, sizeof err) == NULL && strstr(err, "malformed") != NULL);
-    p0_steps[1].fn = NULL;
-    CHECK(rt_exec_create_multi(programs, 2, 1, err, sizeof err) == NULL &&
-              strcmp(err, "program big: step 1 (kernel copy): loop step without a kernel") == 0,
-          "'%s'", err);
-}
-
 /* ---- encodings ----------------------------------------------------------------------------- */
 
 static void test_encodings(void) {
@@ -748,7 +656,6 @@ int main(void) {
     test_no_graphs(dir);
     test_weights_round_trip(dir);
     test_weights_refused(dir);
-    test_multi_exec(dir);
     rmdir(dir);
     printf("%d checks, %d failures\n", checks, failures);
     return failures != 0;

@@ -1,7 +1,8 @@
 /* test_program.c — unit test of the executor (runtime/program.h): loop steps over many ranges and
  * thread counts, GEMMs and convolutions against naive double-precision loops, with and without an
- * epilogue, bit-identical at 1, 2 and 3 threads; failed checks, the arena, creation errors and the
- * trace file. Hand-written C kernels stand in for generated code; their shapes come from a slot. */
+ * epilogue, bit-identical at 1, 2 and 3 threads; failed checks, the arena, creation errors, the
+ * trace file and several programs on one executor (rt_exec_create_multi). Hand-written C kernels
+ * stand in for generated code; their shapes come from a slot. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "runtime/exec_internal.h"
@@ -576,6 +577,15 @@ static double json_number(const rt_json *o, const char *key) {
     return rt_json_double(rt_json_get(o, key), &d) ? d : -1;
 }
 
+/* The text of a file, cut at size - 1 bytes; "" when it cannot be read. Returns its length. */
+static size_t read_text(const char *path, char *text, size_t size) {
+    FILE *f = fopen(path, "rb");
+    size_t len = f ? fread(text, 1, size - 1, f) : 0;
+    text[len] = '\0';
+    if (f) fclose(f);
+    return len;
+}
+
 static void test_trace(void) {
     float in[64] = {0}, out[64];
     int visits[64];
@@ -607,11 +617,8 @@ static void test_trace(void) {
     CHECK(!rt_exec_write_trace(e, "no/such/folder/trace.json"));
     rt_exec_destroy(e);
 
-    FILE *f = fopen(path, "rb");
-    char text[8192] = "";
-    size_t len = f ? fread(text, 1, sizeof text - 1, f) : 0;
-    text[len] = '\0';
-    if (f) fclose(f);
+    char text[8192];
+    size_t len = read_text(path, text, sizeof text);
     remove(path);
     rt_json_doc doc;
     rt_json_error jerr;
@@ -633,6 +640,74 @@ static void test_trace(void) {
     rt_json_free(&doc);
 }
 
+/* ---- several programs on one executor ----------------------------------------------------- */
+
+static int count_calls(char *const *slots, int64_t begin, int64_t end, char *scratch) {
+    (void)scratch;
+    (void)begin;
+    (void)end;
+    ((int *)slots[1])[0]++;
+    return 0;
+}
+
+static bool file_contains(const char *path, const char *needle) {
+    char text[8192];
+    read_text(path, text, sizeof text);
+    return strstr(text, needle) != NULL;
+}
+
+/* Program 0 needs a 4000-byte arena and program 1 declares 64: the arena is the larger, and each
+   program runs with its own steps and plans, in any order. */
+static void test_multi_exec(void) {
+    static float out[1000];
+    int calls = 0;
+    rt_step p0_steps[2] = {{.name = "fill", .kind = RT_STEP_LOOP, .fn = fill_arena, .extent = 1000, .grain = 64},
+                           {.name = "copy", .kind = RT_STEP_LOOP, .fn = copy_arena, .extent = 1000, .grain = 64}};
+    rt_step p1_steps[3] = {{.name = "one", .kind = RT_STEP_LOOP, .fn = count_calls, .extent = 1, .grain = 1},
+                           {.name = "two", .kind = RT_STEP_LOOP, .fn = count_calls, .extent = 1, .grain = 1},
+                           {.name = "three", .kind = RT_STEP_LOOP, .fn = count_calls, .extent = 1, .grain = 1}};
+    rt_program p0 = {.name = "big", .n_slots = 2, .n_steps = 2, .steps = p0_steps, .arena_bytes = 4000};
+    rt_program p1 = {.name = "small", .n_slots = 2, .n_steps = 3, .steps = p1_steps, .arena_bytes = 64};
+    const rt_program *programs[2] = {&p1, &p0};
+    char err[256];
+    rt_exec *e = rt_exec_create_multi(programs, 2, 3, err, sizeof err);
+    CHECK(e != NULL, "%s", err);
+    if (!e) return;
+    char *slots0[2] = {NULL, (char *)out}, *slots1[2] = {NULL, (char *)&calls};
+    CHECK(rt_exec_run_program(e, 0, slots1) == 0 && calls == 3);
+    CHECK(rt_exec_run(e, slots1) == 0 && calls == 6, "rt_exec_run runs program 0");
+    CHECK(rt_exec_run_program(e, 1, slots0) == 0, "%s", rt_exec_error(e));
+    CHECK(slots0[0] == slots1[0] && (uintptr_t)slots0[0] % 64 == 0, "one arena");
+    for (int i = 0; i < 1000; i++) CHECK(out[i] == (float)i + 1, "out[%d] = %g", i, out[i]);
+    CHECK(rt_exec_run_program(e, 2, slots0) != 0 && strstr(rt_exec_error(e), "program 2 out of range") != NULL);
+    CHECK(rt_exec_run_program(e, -1, slots0) != 0);
+
+    /* Profiles describe the last profiled run's program. */
+    const char *trace = "test_program_multi_trace.json";
+    rt_exec_set_profiling(e, true);
+    CHECK(rt_exec_run_program(e, 0, slots1) == 0);
+    CHECK(rt_exec_step_seconds(e, 2) >= 0 && rt_exec_step_seconds(e, 3) == 0);
+    CHECK(rt_exec_write_trace(e, trace) && file_contains(trace, "\"three\"") && !file_contains(trace, "\"fill\""));
+    CHECK(rt_exec_run_program(e, 1, slots0) == 0);
+    CHECK(rt_exec_step_seconds(e, 2) == 0, "program 1 has two steps");
+    CHECK(rt_exec_write_trace(e, trace) && file_contains(trace, "\"copy\"") && !file_contains(trace, "\"three\""));
+    rt_exec_set_profiling(e, false);
+    CHECK(rt_exec_run_program(e, 0, slots1) == 0);
+    CHECK(rt_exec_write_trace(e, trace) && file_contains(trace, "\"copy\""), "an unprofiled run keeps the profile");
+    remove(trace);
+    rt_exec_destroy(e);
+
+    /* Refusals: no list, an empty one, a missing program, a bad step in any program. */
+    CHECK(rt_exec_create_multi(NULL, 1, 1, err, sizeof err) == NULL && strstr(err, "malformed") != NULL);
+    CHECK(rt_exec_create_multi(programs, 0, 1, err, sizeof err) == NULL && strstr(err, "malformed") != NULL);
+    const rt_program *with_null[2] = {&p0, NULL};
+    CHECK(rt_exec_create_multi(with_null, 2, 1, err, sizeof err) == NULL && strstr(err, "malformed") != NULL);
+    p0_steps[1].fn = NULL;
+    CHECK(rt_exec_create_multi(programs, 2, 1, err, sizeof err) == NULL &&
+              strcmp(err, "program big: step 1 (kernel copy): loop step without a kernel") == 0,
+          "'%s'", err);
+}
+
 int main(void) {
     test_loops();
     test_failed_checks();
@@ -643,6 +718,7 @@ int main(void) {
     test_gemm_failures();
     test_conv();
     test_trace();
+    test_multi_exec();
     printf("%d checks, %d failures\n", checks, failures);
     return failures != 0;
 }

@@ -3,22 +3,14 @@
 #include "mlpa.h"
 #include "mlpb.h"
 
+#include "../bin_file.h"
+
 #include <stdio.h>
 
 static float x[MLPA_INFER_X_COUNT], pa[MLPA_INFER_PROBS_COUNT], pb[MLPB_INFER_PROBS_COUNT];
 
-static int io(const char *dir, const char *name, void *buf, size_t bytes, int write) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, write ? "wb" : "rb");
-    size_t n = !f ? 0 : write ? fwrite(buf, 1, bytes, f) : fread(buf, 1, bytes, f);
-    if (f && fclose(f) != 0) n = 0;
-    if (n != bytes) fprintf(stderr, "consumer: cannot %s %s\n", write ? "write" : "read", path);
-    return n != bytes;
-}
-
 int main(int argc, char **argv) {
-    if (argc != 2 || io(argv[1], "x.bin", x, sizeof x, 0)) return 1;
+    if (argc != 2 || bin_file("consumer", argv[1], "x.bin", x, sizeof x, 0)) return 1;
     mlpa_model *a = mlpa_create(NULL);
     mlpb_model *b = mlpb_create(NULL);
     if (!a || !b) {
@@ -36,6 +28,8 @@ int main(int argc, char **argv) {
     }
     mlpa_destroy(a);
     mlpb_destroy(b);
-    if (rc == 0) rc = io(argv[1], "a.out.bin", pa, sizeof pa, 1) || io(argv[1], "b.out.bin", pb, sizeof pb, 1);
+    if (rc == 0)
+        rc = bin_file("consumer", argv[1], "a.out.bin", pa, sizeof pa, 1) ||
+             bin_file("consumer", argv[1], "b.out.bin", pb, sizeof pb, 1);
     return rc != 0;
 }
