@@ -255,7 +255,7 @@ static int json_escape(json_parser *p)
     size_t at = p->pos;
     int e = at + 1 < p->len ? p->text[at + 1] : -1;
     const char *simple = e > 0 ? strchr(from, e) : NULL;
-    uint32_t cp, low;
+    uint32_t cp = 0, low = 0; /* set by hex4 before use; gcc -O3 cannot see it */
     unsigned char utf8[4];
     if (simple) {
         p->pos += 2;
