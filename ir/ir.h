@@ -149,6 +149,9 @@ typedef bool (*ir_shape_fn)(struct ir_graph *g, struct ir_node *n, ir_diag *d);
 typedef bool (*ir_kernel_fn)(const struct ir_node *n, const struct ir_tensor *in, struct ir_tensor *out,
                              ir_diag *d);
 typedef ir_cost (*ir_cost_fn)(const struct ir_graph *g, const struct ir_node *n);
+struct ir_builder;
+/* The reverse-mode rule of an op (ops.def, column grad). */
+typedef bool (*ir_grad_fn)(struct ir_builder *b, const struct ir_node *n, int dy, int *dx);
 
 typedef struct ir_op_info {
     const char *name;
@@ -160,6 +163,7 @@ typedef struct ir_op_info {
     ir_kernel_fn kernel;
     ir_cost_fn cost;
     double flops_per_elem;
+    ir_grad_fn grad;
 } ir_op_info;
 extern const ir_op_info ir_op_table[IR_OP_COUNT];
 
@@ -194,6 +198,11 @@ typedef struct ir_param {
     ir_init init;
     int split_axis;          /* -1: not split */
     ir_loc loc;
+    /* Optimizer state (momentum buffers, Adam moments, the step count), made by the optimizer
+     * pass and named "GRAPH.PARAM.momentum_buffer", "GRAPH.PARAM.exp_avg", "GRAPH.PARAM.exp_avg_sq",
+     * "GRAPH.step" (a '.' no source name has). Zeros at start; never read from or written to a
+     * weights file (weights files hold the other parameters only). */
+    bool state;
 } ir_param;
 
 typedef struct ir_node {
@@ -234,6 +243,23 @@ bool ir_fusion_kind_lookup(const char *name, ir_fusion_kind *out);
 
 typedef struct ir_module ir_module;
 
+/* `minimize LOSS with OPTIMIZER(...)` as the frontend lowers it; the optimizer pass turns it into
+ * gradients and parameter updates and clears ir_graph.minimize. Hyperparameters are PyTorch's
+ * (torch.optim.SGD with dampening 0 and no Nesterov; torch.optim.Adam without amsgrad). */
+typedef enum { IR_OPTIM_SGD, IR_OPTIM_ADAM, IR_OPTIM_COUNT } ir_optim_kind;
+const char *ir_optim_name(ir_optim_kind k);                 /* "sgd" "adam" */
+bool ir_optim_lookup(const char *name, ir_optim_kind *out);
+
+typedef struct ir_minimize {
+    int loss;                 /* node id of the scalar f32 loss (a root, like an output) */
+    ir_optim_kind kind;
+    double lr;
+    double momentum;          /* sgd (0: none) */
+    double weight_decay;      /* sgd and adam (0: none) */
+    double beta1, beta2, eps; /* adam */
+    ir_loc loc;               /* the `minimize` keyword */
+} ir_minimize;
+
 typedef struct ir_graph {
     ir_module *module;
     const char *name;
@@ -246,6 +272,14 @@ typedef struct ir_graph {
     int n_outputs;
     const char **output_names;
     int *output_nodes;        /* node id of each output */
+    /* Parameter updates: the last n_updates outputs are not results but the new values of
+     * parameters (update_params[k] is the parameter index of output n_outputs - n_updates + k,
+     * whose name is the parameter's). Every stage treats them as outputs; whoever runs the graph
+     * makes them the parameters' values once the whole graph has run (so every read of a
+     * parameter in the graph sees its value before the step). ir_graph_n_results: the rest. */
+    int n_updates;
+    int *update_params;
+    ir_minimize *minimize;    /* NULL: none, or lowered by the optimizer pass */
     int n_groups, cap_groups;
     ir_group *groups;         /* fusion groups (empty before fusion) */
     bool planned;             /* the memory plan has run: every materialized value has an offset */
@@ -268,11 +302,50 @@ ir_graph *ir_module_add_graph(ir_module *m, const char *name, ir_loc loc);
 ir_graph *ir_module_find_graph(const ir_module *m, const char *name); /* NULL if none */
 void ir_graph_add_input(ir_graph *g, const char *name, ir_type type);
 void ir_graph_add_output(ir_graph *g, const char *name, int node_id);
+/* Appends an update of parameter `param` to node_id's value (an output after every other). */
+void ir_graph_add_update(ir_graph *g, int param, int node_id);
+/* The outputs a caller sees: every output but the updates. */
+static inline int ir_graph_n_results(const ir_graph *g) { return g->n_outputs - g->n_updates; }
+/* Adds an optimizer-state parameter (zeros, state = true); returns its index. */
+int ir_module_add_state(ir_module *m, const char *name, ir_type type, ir_loc loc);
 /* Appends a node with the given operands and all attributes zero; type is left for ir_infer. */
 ir_node *ir_graph_add_node(ir_graph *g, ir_op op, const int *in, int n_in, ir_loc loc);
 static inline ir_node *ir_operand(const ir_graph *g, const ir_node *n, int i) { return g->nodes[n->in[i]]; }
 /* Appends a fusion group; returns its index. */
 int ir_graph_add_group(ir_graph *g, const char *name, ir_fusion_kind kind);
+
+/* ---- ir/build.c: appending typed nodes (decomposition, gradient rules, optimizer lowering) --- */
+
+/* Appends nodes at one location, inferring each type. After a failure (an ill-typed node: a bug
+ * in the rule, reported as an internal error) every call returns -1 and builds nothing, so a
+ * rule can chain calls and check b->failed once. */
+typedef struct ir_builder {
+    ir_graph *g;
+    ir_diag *d;
+    ir_loc loc;
+    bool failed;
+} ir_builder;
+
+/* op(in...) with the attributes in `attrs` (NULL: none); the node id, or -1. */
+int ir_build(ir_builder *b, ir_op op, const int *in, int n_in, const ir_attr *attrs);
+int ir_build_unary(ir_builder *b, ir_op op, int x);
+int ir_build_binary(ir_builder *b, ir_op op, int x, int y);
+int ir_build_select(ir_builder *b, int cond, int x, int y);
+/* A scalar constant of dtype dt. */
+int ir_build_scalar(ir_builder *b, double v, ir_dtype dt);
+/* full(shape of t, v) in t's dtype: a zero gradient, say. */
+int ir_build_full_like(ir_builder *b, const ir_type *t, double v);
+int ir_build_cast(ir_builder *b, int x, ir_dtype dt);            /* x itself when already dt */
+int ir_build_reshape(ir_builder *b, int x, const int64_t *dims, int rank);   /* x itself when equal */
+int ir_build_broadcast_to(ir_builder *b, int x, const int64_t *dims, int rank); /* x when equal */
+int ir_build_transpose(ir_builder *b, int x, const int *perm);  /* perm over x's rank */
+/* A reduction over one axis (axis < 0: every axis, the AXES marker) or over axes[0..n). */
+int ir_build_reduce(ir_builder *b, ir_op op, int x, int axis, bool keepdims);
+int ir_build_reduce_axes(ir_builder *b, ir_op op, int x, const int *axes, int n_axes, bool keepdims);
+/* The gradient of a broadcast: sums x (of a broadcast result's shape) over the axes that
+ * broadcasting added or stretched, down to type `to` (x itself when the shapes agree). */
+int ir_build_sum_to(ir_builder *b, int x, const ir_type *to);
+static inline const ir_type *ir_build_type(const ir_builder *b, int id) { return &b->g->nodes[id]->type; }
 
 /* ---- ir/rewrite.c: graph rewriting for passes ------------------------------------------ */
 
@@ -432,12 +505,13 @@ bool ir_param_init(const ir_param *p, uint64_t seed, ir_tensor *t, ir_diag *d);
 
 /* ---- prototypes of every shape rule, kernel and cost rule named in the op table -------- */
 
-#define OP(ID, name, min_in, max_in, flags, attrs, sig, shape_fn, kernel_fn, cost_fn, flops)            \
+#define OP(ID, name, min_in, max_in, flags, attrs, sig, shape_fn, kernel_fn, cost_fn, flops, grad_fn)   \
     bool shape_fn(ir_graph *g, ir_node *n, ir_diag *d);                                                   \
-    ir_cost cost_fn(const ir_graph *g, const ir_node *n);
+    ir_cost cost_fn(const ir_graph *g, const ir_node *n);                                                 \
+    bool grad_fn(ir_builder *b, const ir_node *n, int dy, int *dx);
 #include "ir/ops.def"
 #undef OP
-#define OP(ID, name, min_in, max_in, flags, attrs, sig, shape_fn, kernel_fn, cost_fn, flops)            \
+#define OP(ID, name, min_in, max_in, flags, attrs, sig, shape_fn, kernel_fn, cost_fn, flops, grad_fn)   \
     bool kernel_fn(const ir_node *n, const ir_tensor *in, ir_tensor *out, ir_diag *d);
 #include "ir/ops.def"
 #undef OP

@@ -69,7 +69,7 @@ void ir_graph_add_input(ir_graph *g, const char *name, ir_type type) {
     g->n_inputs++;
 }
 
-void ir_graph_add_output(ir_graph *g, const char *name, int node_id) {
+static void append_output(ir_graph *g, const char *name, int node_id) {
     ir_arena *a = g->module->arena;
     size_t n = (size_t)g->n_outputs;
     g->output_names = ir_grow(a, (void *)g->output_names, sizeof *g->output_names, n, n + 1);
@@ -77,6 +77,26 @@ void ir_graph_add_output(ir_graph *g, const char *name, int node_id) {
     g->output_names[n] = ir_strdup(a, name);
     g->output_nodes[n] = node_id;
     g->n_outputs++;
+}
+
+void ir_graph_add_output(ir_graph *g, const char *name, int node_id) {
+    IR_ASSERT(g->n_updates == 0);   /* updates come after every result */
+    append_output(g, name, node_id);
+}
+
+void ir_graph_add_update(ir_graph *g, int param, int node_id) {
+    IR_ASSERT(param >= 0 && param < g->module->n_params);
+    append_output(g, g->module->params[param].name, node_id);
+    size_t n = (size_t)g->n_updates;
+    g->update_params = ir_grow(g->module->arena, g->update_params, sizeof *g->update_params, n, n + 1);
+    g->update_params[n] = param;
+    g->n_updates++;
+}
+
+int ir_module_add_state(ir_module *m, const char *name, ir_type type, ir_loc loc) {
+    int i = ir_module_add_param(m, name, type, (ir_init){.kind = IR_INIT_ZEROS}, loc);
+    m->params[i].state = true;
+    return i;
 }
 
 ir_node *ir_graph_add_node(ir_graph *g, ir_op op, const int *in, int n_in, ir_loc loc) {

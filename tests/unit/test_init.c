@@ -23,7 +23,7 @@ typedef struct init_run {
 
 static void run_init(init_run *r, const char *name, ir_type type, ir_init init, uint64_t seed) {
     memset(r, 0, sizeof *r);
-    r->p = (ir_param){name, type, init, -1, IR_NO_LOC};
+    r->p = (ir_param){.name = name, .type = type, .init = init, .split_axis = -1, .loc = IR_NO_LOC};
     if (!ir_tensor_alloc(&r->t, &type)) abort();
     FILE *log = tmpfile();
     ir_diag d;
