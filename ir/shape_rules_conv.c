@@ -141,10 +141,10 @@ bool shape_conv2d(ir_graph *g, ir_node *n, ir_diag *d) {
     return ir_shape_set(n, d, &out);
 }
 
-/* max_pool2d, avg_pool2d: STRIDE n = 0 means stride = kernel; each pad at most half the kernel
- * (PyTorch's rule, so that no window lies entirely in the padding); ceil_mode false. */
-bool shape_pool2d(ir_graph *g, ir_node *n, ir_diag *d) {
-    const ir_type *x = operand_type(g, n, 0);
+/* The pooled type of x [N, C, H, W] under n's pool attributes (max_pool2d, avg_pool2d and their
+ * gradients). STRIDE n = 0 means stride = kernel; each pad at most half the kernel (PyTorch's
+ * rule, so that no window lies entirely in the padding); ceil_mode false. */
+static bool pool_out(ir_node *n, ir_diag *d, const ir_type *x, ir_type *out) {
     if (!check_nchw(n, d, "input", x, "NCHW")) return false;
     ir_attr *kernel = &n->attr[IR_ATTR_KERNEL], *stride = &n->attr[IR_ATTR_STRIDE];
     if (kernel->n == 0) {
@@ -157,20 +157,59 @@ bool shape_pool2d(ir_graph *g, ir_node *n, ir_diag *d) {
         !pair_attr(n, d, IR_ATTR_HI, "padding", 0, 0))
         return false;
     const int64_t *k = kernel->v, *lo = n->attr[IR_ATTR_LO].v, *hi = n->attr[IR_ATTR_HI].v;
-    ir_type out = {.dtype = x->dtype, .rank = 4, .dims = {x->dims[0], x->dims[1]}};
+    *out = (ir_type){.dtype = x->dtype, .rank = 4, .dims = {x->dims[0], x->dims[1]}};
     for (int i = 0; i < 2; i++) {
         if (lo[i] > k[i] / 2 || hi[i] > k[i] / 2) {
             ir_error(d, n->loc, "%s: padding [%lld, %lld] on spatial axis %d is more than half the kernel size %lld",
                      ir_op_name(n->op), (long long)lo[i], (long long)hi[i], i, (long long)k[i]);
             return false;
         }
-        out.dims[2 + i] = window_out(x->dims[2 + i], lo[i], hi[i], k[i], stride->v[i]);
-        if (out.dims[2 + i] < 1) {
+        out->dims[2 + i] = window_out(x->dims[2 + i], lo[i], hi[i], k[i], stride->v[i]);
+        if (out->dims[2 + i] < 1) {
             ir_error(d, n->loc, "%s: kernel %lldx%lld does not fit in the padded %lldx%lld input", ir_op_name(n->op),
                      (long long)k[0], (long long)k[1], (long long)(x->dims[2] + lo[0] + hi[0]),
                      (long long)(x->dims[3] + lo[1] + hi[1]));
             return false;
         }
     }
-    return ir_shape_set(n, d, &out);
+    return true;
+}
+
+bool shape_pool2d(ir_graph *g, ir_node *n, ir_diag *d) {
+    ir_type out;
+    return pool_out(n, d, operand_type(g, n, 0), &out) && ir_shape_set(n, d, &out);
+}
+
+/* A pool's gradient: dy must have the pooled type of x; the result has x's type. */
+static bool check_pool_grad(ir_node *n, ir_diag *d, const ir_type *x, const ir_type *dy) {
+    ir_type want;
+    if (!pool_out(n, d, x, &want)) return false;
+    if (ir_type_equal(&want, dy)) return ir_shape_set(n, d, x);
+    ir_error(d, n->loc, "%s: the gradient is %s but the pool of %s is %s", ir_op_name(n->op), ir_type_text(dy).s,
+             ir_type_text(x).s, ir_type_text(&want).s);
+    return false;
+}
+
+/* max_pool2d_grad(x, dy) -> x's type. */
+bool shape_max_pool2d_grad(ir_graph *g, ir_node *n, ir_diag *d) {
+    return check_pool_grad(n, d, operand_type(g, n, 0), operand_type(g, n, 1));
+}
+
+/* avg_pool2d_grad(dy) [shape = x's dims] -> dy's dtype, x's dims. */
+bool shape_avg_pool2d_grad(ir_graph *g, ir_node *n, ir_diag *d) {
+    const ir_type *dy = operand_type(g, n, 0);
+    const ir_attr *shape = &n->attr[IR_ATTR_SHAPE];
+    if (shape->n != 4) {
+        ir_error(d, n->loc, "avg_pool2d_grad: shape must have 4 entries (the pooled input's NCHW dims), got %d",
+                 shape->n);
+        return false;
+    }
+    ir_type x = {.dtype = dy->dtype, .rank = 4};
+    int64_t elems;
+    for (int i = 0; i < 4; i++) x.dims[i] = shape->v[i];
+    if (!ir_dims_product(x.dims, 4, &elems) || x.dims[0] < 0 || x.dims[1] < 0 || x.dims[2] < 0 || x.dims[3] < 0) {
+        ir_error(d, n->loc, "avg_pool2d_grad: shape %s is not a tensor shape", ir_ints_text(x.dims, 4).s);
+        return false;
+    }
+    return check_pool_grad(n, d, &x, dy);
 }

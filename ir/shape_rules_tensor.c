@@ -363,6 +363,39 @@ bool shape_gather(ir_graph *g, ir_node *n, ir_diag *d) {
     return ir_shape_set(n, d, &out);
 }
 
+/* gather_grad(dy, idx) [axis, shape = x's dims] -> dy's dtype, x's dims; dy must be what
+ * gather(x, idx, axis) gives. */
+bool shape_gather_grad(ir_graph *g, ir_node *n, ir_diag *d) {
+    const ir_type *dy = operand_type(g, n, 0), *idx = operand_type(g, n, 1);
+    const ir_attr *shape = &n->attr[IR_ATTR_SHAPE];
+    ir_type x = {.dtype = dy->dtype, .rank = shape->n};
+    int64_t elems;
+    if (shape->n < 1 || shape->n > IR_MAX_RANK) {
+        ir_error(d, n->loc, "gather_grad: shape must have 1 to %d entries, got %d", IR_MAX_RANK, shape->n);
+        return false;
+    }
+    for (int i = 0; i < shape->n; i++) x.dims[i] = shape->v[i];
+    bool dims_ok = ir_dims_product(x.dims, x.rank, &elems);
+    for (int i = 0; i < x.rank; i++) dims_ok = dims_ok && x.dims[i] >= 0;
+    if (!dims_ok) {
+        ir_error(d, n->loc, "gather_grad: shape %s is not a tensor shape", ir_ints_text(x.dims, x.rank).s);
+        return false;
+    }
+    int64_t *axis = &n->attr[IR_ATTR_AXIS].v[0];
+    if (!check_indices(n, d, idx) || !ir_shape_axis(n, d, axis, &x) || !check_rank(n, d, x.rank - 1 + idx->rank))
+        return false;
+    ir_type want = {.dtype = x.dtype, .rank = 0};
+    for (int i = 0; i < *axis; i++) want.dims[want.rank++] = x.dims[i];
+    for (int i = 0; i < idx->rank; i++) want.dims[want.rank++] = idx->dims[i];
+    for (int i = (int)*axis + 1; i < x.rank; i++) want.dims[want.rank++] = x.dims[i];
+    if (!ir_type_equal(&want, dy)) {
+        ir_error(d, n->loc, "gather_grad: the gradient is %s but gathering %s gives %s", ir_type_text(dy).s,
+                 ir_type_text(&x).s, ir_type_text(&want).s);
+        return false;
+    }
+    return ir_shape_set(n, d, &x);
+}
+
 /* one_hot(idx, depth) -> f32[idx.shape..., depth] */
 bool shape_one_hot(ir_graph *g, ir_node *n, ir_diag *d) {
     const ir_type *idx = operand_type(g, n, 0);
