@@ -1,7 +1,8 @@
 /* model.c — the model object behind a generated library's API (runtime/model.h): it checks the
- * library's descriptor, owns a copy of every parameter, turns each graph's step table into an
- * rt_program run by one shared executor, and keeps the last error. Every message starts with the
- * API function that failed (PREFIX_GRAPH, PREFIX_load_weights, ...), since the host only sees it. */
+ * library's descriptor, owns a copy of every parameter (and a second buffer for each one that a
+ * training graph updates), turns each graph's step table into an rt_program run by one shared
+ * executor, and keeps the last error. Every message starts with the API function that failed
+ * (PREFIX_GRAPH, PREFIX_load_weights, ...), since the host only sees it. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "runtime/model.h"
@@ -13,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One graph as the executor runs it. The slot table is filled once with the parameters; a run
-   only sets the arguments' slots (slot 0, the arena, is set by the executor). */
+/* One graph as the executor runs it. A run fills the slot table: the arguments, the updates'
+   buffers and the parameters, whose buffers a training step swaps (slot 0, the arena, is set by
+   the executor). */
 typedef struct model_graph {
     const rt_aot_graph *desc;
     rt_step *steps;
@@ -28,6 +30,8 @@ struct rt_model {
     int n_graphs, n_params;
     model_graph *graphs; /* n_graphs */
     void **params;       /* n_params buffers, 64-byte aligned, d->params[i].nbytes each */
+    void **spare;        /* n_params: the buffer an update of parameter i is written to; NULL when
+                            no graph updates it */
     rt_exec *exec;
     char error[512];
 };
@@ -76,7 +80,10 @@ static bool check_param(const rt_aot_param *p, char *why, size_t size) {
     if (p->nbytes < 0 || (uint64_t)p->nbytes != nbytes)
         return bad(why, size, "parameter '%s' has %lld bytes of data but its type needs %zu", p->name,
                    (long long)p->nbytes, nbytes);
-    if (nbytes > 0 && !p->init) return bad(why, size, "parameter '%s' has no data", p->name);
+    if (p->state != 0 && p->state != 1)
+        return bad(why, size, "parameter '%s' has state flag %lld (0 or 1)", p->name, (long long)p->state);
+    /* Optimizer state starts at zero and carries no data. */
+    if (nbytes > 0 && !p->init && !p->state) return bad(why, size, "parameter '%s' has no data", p->name);
     return true;
 }
 
@@ -136,6 +143,27 @@ static bool check_step(const rt_aot_step *s, int64_t i, int n_slots, char *why, 
     return true;
 }
 
+/* Each update names a parameter, and no parameter twice (the step would have two new values). */
+static bool check_updates(const rt_aot_model *d, const rt_aot_graph *g, char *why, size_t size) {
+    if (g->n_updates < 0 || g->n_updates > d->n_params || (g->n_updates > 0 && !g->updates))
+        return bad(why, size, "graph '%s': malformed update table (%lld updates)", g->name, (long long)g->n_updates);
+    for (int64_t k = 0; k < g->n_updates; k++) {
+        int64_t p = g->updates[k];
+        if (p < 0 || p >= d->n_params)
+            return bad(why, size, "graph '%s': update %lld names parameter %lld (the model has %lld)", g->name,
+                       (long long)k, (long long)p, (long long)d->n_params);
+        for (int64_t j = 0; j < k; j++)
+            if (g->updates[j] == p)
+                return bad(why, size, "graph '%s': parameter '%s' is updated twice", g->name, d->params[p].name);
+    }
+    return true;
+}
+
+/* The number of slots of graph g's program (runtime/model.h rt_aot_graph). */
+static int graph_slots(const rt_aot_model *d, const rt_aot_graph *g) {
+    return (int)(1 + g->n_inputs + g->n_outputs + g->n_updates + d->n_params);
+}
+
 static bool check_graph(const rt_aot_model *d, const rt_aot_graph *g, char *why, size_t size) {
     char what[450];
     if (!g->name) return bad(why, size, "a graph has no name");
@@ -144,7 +172,8 @@ static bool check_graph(const rt_aot_model *d, const rt_aot_graph *g, char *why,
         return bad(why, size, "graph '%s': malformed argument table", g->name);
     if (g->n_steps < 0 || g->n_steps > INT_MAX || (g->n_steps > 0 && !g->steps) || g->arena_bytes < 0)
         return bad(why, size, "graph '%s': malformed step table", g->name);
-    int n_slots = (int)(1 + g->n_inputs + g->n_outputs + d->n_params);
+    if (!check_updates(d, g, why, size)) return false;
+    int n_slots = graph_slots(d, g);
     for (int64_t i = 0; i < g->n_inputs + g->n_outputs; i++)
         if (!check_arg(&g->args[i], i, g->n_inputs, what, sizeof what))
             return bad(why, size, "graph '%s': %s", g->name, what);
@@ -185,32 +214,53 @@ static rt_step decode_step(const rt_aot_step *a) {
 }
 
 /* Copies every parameter's initial value into its own buffer (nbytes 0 still gets one, so no
-   parameter slot is NULL). */
+   parameter slot is NULL); optimizer state starts at zero. */
 static bool copy_params(rt_model *m, char *why, size_t size) {
     m->n_params = (int)m->d->n_params;
     m->params = calloc((size_t)(m->n_params > 0 ? m->n_params : 1), sizeof *m->params);
-    if (!m->params) return bad(why, size, "out of memory");
+    m->spare = calloc((size_t)(m->n_params > 0 ? m->n_params : 1), sizeof *m->spare);
+    if (!m->params || !m->spare) return bad(why, size, "out of memory");
     for (int i = 0; i < m->n_params; i++) {
         const rt_aot_param *p = &m->d->params[i];
         if (!(m->params[i] = rt_alloc_aligned((size_t)p->nbytes)))
             return bad(why, size, "out of memory allocating parameter '%s' (%lld bytes)", p->name,
                        (long long)p->nbytes);
-        if (p->nbytes > 0) memcpy(m->params[i], p->init, (size_t)p->nbytes);
+        if (p->state)
+            memset(m->params[i], 0, (size_t)p->nbytes);
+        else if (p->nbytes > 0)
+            memcpy(m->params[i], p->init, (size_t)p->nbytes);
     }
     return true;
 }
 
-/* Decodes graph i's steps into its program and fills the parameters' slots. */
+/* A second buffer for every parameter that some graph updates: a step writes the new value there
+   while it still reads the old one, and a successful step swaps the two. Graphs run one at a
+   time, so one spare per parameter serves them all. */
+static bool alloc_spares(rt_model *m, char *why, size_t size) {
+    for (int g = 0; g < m->n_graphs; g++) {
+        const rt_aot_graph *gd = &m->d->graphs[g];
+        for (int64_t k = 0; k < gd->n_updates; k++) {
+            int64_t i = gd->updates[k];
+            if (m->spare[i]) continue;
+            const rt_aot_param *p = &m->d->params[i];
+            if (!(m->spare[i] = rt_alloc_aligned((size_t)p->nbytes)))
+                return bad(why, size, "out of memory allocating the update of parameter '%s' (%lld bytes)", p->name,
+                           (long long)p->nbytes);
+        }
+    }
+    return true;
+}
+
+/* Decodes graph i's steps into its program. */
 static bool build_graph(rt_model *m, int i, char *why, size_t size) {
     const rt_aot_graph *gd = &m->d->graphs[i];
     model_graph *g = &m->graphs[i];
-    int n_args = (int)(gd->n_inputs + gd->n_outputs), n_slots = 1 + n_args + m->n_params;
+    int n_slots = graph_slots(m->d, gd);
     g->desc = gd;
     g->steps = calloc((size_t)(gd->n_steps > 0 ? gd->n_steps : 1), sizeof *g->steps);
     g->slots = calloc((size_t)n_slots, sizeof *g->slots);
     if (!g->steps || !g->slots) return bad(why, size, "out of memory");
     for (int64_t s = 0; s < gd->n_steps; s++) g->steps[s] = decode_step(&gd->steps[s]);
-    for (int p = 0; p < m->n_params; p++) g->slots[1 + n_args + p] = m->params[p];
     g->program = (rt_program){.name = gd->name,
                               .n_slots = n_slots,
                               .n_steps = (int)gd->n_steps,
@@ -228,6 +278,7 @@ static bool build(rt_model *m, const rt_model_options *options, char *why, size_
     const rt_program **programs = calloc((size_t)m->n_graphs, sizeof *programs);
     bool ok = m->graphs && programs;
     if (!ok) bad(why, size, "out of memory");
+    ok = ok && alloc_spares(m, why, size);
     for (int i = 0; ok && i < m->n_graphs; i++) {
         ok = build_graph(m, i, why, size);
         programs[i] = &m->graphs[i].program;
@@ -279,7 +330,9 @@ void rt_model_destroy(rt_model *m) {
     }
     free(m->graphs);
     for (int i = 0; m->params && i < m->n_params; i++) free(m->params[i]);
+    for (int i = 0; m->spare && i < m->n_params; i++) free(m->spare[i]);
     free(m->params);
+    free(m->spare);
     free(m);
 }
 
@@ -320,6 +373,26 @@ static int check_args(rt_model *m, const model_graph *g, void *const *args) {
     return 0;
 }
 
+/* The slots of a run: the caller's arguments, each update's buffer, then the parameters (as they
+   are now: a step swaps buffers). */
+static void bind_slots(rt_model *m, model_graph *g, void *const *args) {
+    const rt_aot_graph *gd = g->desc;
+    int n_args = (int)(gd->n_inputs + gd->n_outputs), n_updates = (int)gd->n_updates;
+    for (int i = 0; i < n_args; i++) g->slots[1 + i] = args[i];
+    for (int k = 0; k < n_updates; k++) g->slots[1 + n_args + k] = m->spare[gd->updates[k]];
+    for (int p = 0; p < m->n_params; p++) g->slots[1 + n_args + n_updates + p] = m->params[p];
+}
+
+/* After a successful step the updates are the parameters' values: the buffers change places. */
+static void apply_updates(rt_model *m, const rt_aot_graph *gd) {
+    for (int64_t k = 0; k < gd->n_updates; k++) {
+        int64_t p = gd->updates[k];
+        void *old = m->params[p];
+        m->params[p] = m->spare[p];
+        m->spare[p] = old;
+    }
+}
+
 int rt_model_run(rt_model *m, int graph, void *const *args) {
     if (!m) return 1;
     m->error[0] = '\0';
@@ -328,8 +401,9 @@ int rt_model_run(rt_model *m, int graph, void *const *args) {
                     m->n_graphs == 1 ? "" : "s");
     model_graph *g = &m->graphs[graph];
     if (check_args(m, g, args)) return 1;
-    for (int i = 0; i < g->desc->n_inputs + g->desc->n_outputs; i++) g->slots[1 + i] = args[i];
+    bind_slots(m, g, args);
     if (rt_exec_run_program(m->exec, graph, g->slots) != 0) return fail(m, g->desc->name, "%s", rt_exec_error(m->exec));
+    apply_updates(m, g->desc);
     return 0;
 }
 
@@ -339,17 +413,19 @@ int rt_model_save_weights(rt_model *m, const char *path) {
     if (!m) return 1;
     m->error[0] = '\0';
     if (!path) return fail(m, "save_weights", "no path (NULL)");
-    /* The set only borrows the parameters' names and buffers. */
+    /* The set only borrows the parameters' names and buffers. Optimizer state is not a weight. */
     rt_named_array *items = calloc((size_t)(m->n_params > 0 ? m->n_params : 1), sizeof *items);
     if (!items) return fail(m, "save_weights", "%s: out of memory", path);
+    int n = 0;
     for (int i = 0; i < m->n_params; i++) {
         const rt_aot_param *p = &m->d->params[i];
+        if (p->state) continue;
         rt_array a = {
             .dtype = (rt_dtype)p->dtype, .rank = (int)p->rank, .data = m->params[i], .nbytes = (size_t)p->nbytes};
         if (p->rank > 0) memcpy(a.dims, p->dims, (size_t)p->rank * sizeof *p->dims);
-        items[i] = (rt_named_array){.name = (char *)p->name, .array = a};
+        items[n++] = (rt_named_array){.name = (char *)p->name, .array = a};
     }
-    rt_array_set set = {.count = m->n_params, .items = items};
+    rt_array_set set = {.count = n, .items = items};
     char err[450];
     int rc = rt_safetensors_write(path, &set, err, sizeof err);
     free(items);
@@ -377,12 +453,13 @@ static int edit_distance(const char *a, const char *b, int limit) {
     return row[lb];
 }
 
-/* The parameter whose name is closest to `name` (a third of its length in edits at most), or
-   NULL. */
+/* The weight (a parameter that is not optimizer state) whose name is closest to `name` (a third of
+   its length in edits at most), or NULL. */
 static const char *closest_param(const rt_model *m, const char *name) {
     int limit = (int)(strlen(name) / 3) + 1, best = INT_MAX;
     const char *found = NULL;
     for (int i = 0; i < m->n_params; i++) {
+        if (m->d->params[i].state) continue;
         int dist = edit_distance(name, m->d->params[i].name, limit);
         if (dist <= limit && dist < best) {
             best = dist;
@@ -405,13 +482,14 @@ static bool same_shape(const rt_aot_param *p, const rt_array *a) {
     return true;
 }
 
-/* Strict loading, checked in full before anything is copied: each parameter present with its
-   dtype and shape, and no tensor that is not a parameter (a misspelled key would otherwise leave
-   a parameter silently at its old value). */
+/* Strict loading, checked in full before anything is copied: each weight present with its dtype
+   and shape, and no tensor that is not a weight (a misspelled key would otherwise leave a
+   parameter silently at its old value; optimizer state is never in a weights file). */
 static int check_weights(rt_model *m, const char *path, const rt_array_set *w) {
     char want[256], got[256];
     for (int i = 0; i < m->n_params; i++) {
         const rt_aot_param *p = &m->d->params[i];
+        if (p->state) continue;
         const rt_array *a = rt_array_set_find(w, p->name);
         if (!a) return fail(m, "load_weights", "%s: parameter '%s' is missing from the file", path, p->name);
         if (a->dtype != (rt_dtype)p->dtype)
@@ -424,7 +502,11 @@ static int check_weights(rt_model *m, const char *path, const rt_array_set *w) {
     }
     for (int i = 0; i < w->count; i++) {
         const char *name = w->items[i].name;
-        if (find_param(m, name) >= 0) continue;
+        int p = find_param(m, name);
+        if (p >= 0 && m->d->params[p].state)
+            return fail(m, "load_weights", "%s: tensor '%s' is optimizer state, which weights files do not hold", path,
+                        name);
+        if (p >= 0) continue;
         const char *close = closest_param(m, name);
         return fail(m, "load_weights", "%s: tensor '%s' is not a parameter of the model%s%s%s", path, name,
                     close ? "; did you mean '" : "", close ? close : "", close ? "'?" : "");
@@ -441,6 +523,7 @@ int rt_model_load_weights(rt_model *m, const char *path) {
     if (rt_safetensors_read(path, &w, err, sizeof err) != 0) return fail(m, "load_weights", "%s", err);
     int rc = check_weights(m, path, &w);
     for (int i = 0; rc == 0 && i < m->n_params; i++) {
+        if (m->d->params[i].state) continue;
         const rt_array *a = rt_array_set_find(&w, m->d->params[i].name);
         if (a->nbytes > 0) memcpy(m->params[i], a->data, a->nbytes);
     }

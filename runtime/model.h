@@ -19,7 +19,7 @@
 /* Bumped whenever a descriptor table or an encoding changes: a descriptor of another version is
  * refused at create time (a library and its runtime always come from one tfc, so this guards
  * against bugs, not users). */
-#define RT_AOT_ABI_VERSION 1
+#define RT_AOT_ABI_VERSION 2
 
 #define RT_AOT_GEMM_FIELDS (14 + 3 * RT_MAX_RANK)
 #define RT_AOT_CONV_FIELDS 22
@@ -36,7 +36,8 @@ typedef struct rt_aot_step {
     const char *const *checks; /* n_checks messages */
 } rt_aot_step;
 
-/* One argument of a graph (inputs in declaration order, then outputs). */
+/* One argument of a graph (inputs in declaration order, then the outputs a caller sees: a training
+ * graph's parameter updates are not arguments). */
 typedef struct rt_aot_arg {
     const char *name;
     int64_t dtype;             /* rt_dtype (runtime/tensor_file.h) */
@@ -46,7 +47,10 @@ typedef struct rt_aot_arg {
 } rt_aot_arg;
 
 /* One graph: its arguments and its program. Its slots are numbered as codegen/codegen.h says:
- * 0 the arena, then the inputs, the outputs, and all of the module's parameters. */
+ * 0 the arena, then the inputs, the outputs (the n_outputs results, then the n_updates parameter
+ * updates of a training graph), and all of the module's parameters. The model gives each update
+ * a buffer of its own and, once the whole program has run without a failed check, swaps it with
+ * the parameter's: the step's reads of a parameter all see its value before the step. */
 typedef struct rt_aot_graph {
     const char *name;
     int64_t n_inputs, n_outputs;
@@ -54,6 +58,8 @@ typedef struct rt_aot_graph {
     int64_t n_steps;
     const rt_aot_step *steps;
     int64_t arena_bytes;
+    int64_t n_updates;
+    const int64_t *updates;    /* n_updates parameter indices, distinct: update k's new value */
 } rt_aot_graph;
 
 /* One parameter with its value at create time (the module's initializers, or --weights). */
@@ -62,8 +68,9 @@ typedef struct rt_aot_param {
     int64_t dtype;             /* rt_dtype */
     int64_t rank;
     const int64_t *dims;
-    const void *init;          /* nbytes of dense row-major data, 64-byte aligned */
+    const void *init;          /* nbytes of dense row-major data, 64-byte aligned; NULL for state */
     int64_t nbytes;
+    int64_t state;             /* 1: optimizer state: zeros at create, not in weights files */
 } rt_aot_param;
 
 typedef struct rt_aot_model {
@@ -92,25 +99,28 @@ typedef struct rt_model_options {
 } rt_model_options;
 
 /* Builds the model: checks the descriptor, copies every parameter's initial value into its own
- * 64-byte aligned buffer (training updates them in place), decodes the programs and creates one
- * executor for all graphs. options may be NULL (defaults). NULL on failure; then
+ * 64-byte aligned buffer (optimizer state starts at zero), gives every parameter that a graph
+ * updates a second buffer of its size, decodes the programs and creates one executor for all
+ * graphs. options may be NULL (defaults). NULL on failure; then
  * rt_model_create_error() says why (per thread, until the next create on that thread). */
 rt_model *rt_model_create(const rt_aot_model *d, const rt_model_options *options);
 const char *rt_model_create_error(void);
 void rt_model_destroy(rt_model *m);   /* NULL is ignored */
 
 /* Runs graph `graph` with args[i] the i-th argument (inputs in order, then outputs): dense
- * row-major buffers of the declared dtype and shape, aligned to the dtype's size. Returns 0; or
- * non-zero with rt_model_error(m) set, for a NULL or misaligned argument, a graph index out of
- * range, or a failed run-time check (a gather index out of range, ...). A NULL m returns
- * non-zero and sets nothing. */
+ * row-major buffers of the declared dtype and shape, aligned to the dtype's size. A training
+ * graph's updates become the parameters' values after a successful run (its outputs are the
+ * values before the update). Returns 0; or non-zero with rt_model_error(m) set, for a NULL or
+ * misaligned argument, a graph index out of range, or a failed run-time check (a gather index
+ * out of range, ...), and then no parameter changed. A NULL m returns non-zero and sets nothing. */
 int rt_model_run(rt_model *m, int graph, void *const *args);
 
-/* Writes every parameter to a safetensors file (atomically: the old file or the whole new one). */
+/* Writes every parameter but optimizer state to a safetensors file (atomically: the old file or
+ * the whole new one). */
 int rt_model_save_weights(rt_model *m, const char *path);
-/* Reads a safetensors file into the parameters, PyTorch's strict loading: every parameter must be
- * present with its dtype and shape, and every tensor must name a parameter. On any error nothing
- * changes. */
+/* Reads a safetensors file into the parameters, PyTorch's strict loading: every parameter but
+ * optimizer state must be present with its dtype and shape, and every tensor must name one. On
+ * any error nothing changes. Optimizer state keeps its values (loading weights resets nothing). */
 int rt_model_load_weights(rt_model *m, const char *path);
 
 /* The message of the last failed call on m ("" after a success; never NULL, also for a NULL m). */

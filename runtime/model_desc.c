@@ -13,15 +13,15 @@ _Static_assert(sizeof(void *) == 8 && sizeof(rt_kernel_fn) == 8 && sizeof(double
                "the descriptor tables assume 8-byte pointers and doubles");
 _Static_assert(sizeof(rt_aot_step) == 8 * 10, "rt_aot_step: 10 fields of 8 bytes");
 _Static_assert(sizeof(rt_aot_arg) == 8 * 5, "rt_aot_arg: 5 fields of 8 bytes");
-_Static_assert(sizeof(rt_aot_graph) == 8 * 7, "rt_aot_graph: 7 fields of 8 bytes");
-_Static_assert(sizeof(rt_aot_param) == 8 * 6, "rt_aot_param: 6 fields of 8 bytes");
+_Static_assert(sizeof(rt_aot_graph) == 8 * 9, "rt_aot_graph: 9 fields of 8 bytes");
+_Static_assert(sizeof(rt_aot_param) == 8 * 7, "rt_aot_param: 7 fields of 8 bytes");
 _Static_assert(sizeof(rt_aot_model) == 8 * 6, "rt_aot_model: 6 fields of 8 bytes");
 /* The sizes alone would not catch two fields swapped in the header but not in the generator;
    the last field of each table pins the order's end. */
 _Static_assert(offsetof(rt_aot_step, checks) == 8 * 9, "rt_aot_step field order");
 _Static_assert(offsetof(rt_aot_arg, is_output) == 8 * 4, "rt_aot_arg field order");
-_Static_assert(offsetof(rt_aot_graph, arena_bytes) == 8 * 6, "rt_aot_graph field order");
-_Static_assert(offsetof(rt_aot_param, nbytes) == 8 * 5, "rt_aot_param field order");
+_Static_assert(offsetof(rt_aot_graph, updates) == 8 * 8, "rt_aot_graph field order");
+_Static_assert(offsetof(rt_aot_param, state) == 8 * 6, "rt_aot_param field order");
 _Static_assert(offsetof(rt_aot_model, params) == 8 * 5, "rt_aot_model field order");
 
 /* ---- GEMM: RT_AOT_GEMM_FIELDS int64 values ------------------------------------------------

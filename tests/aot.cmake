@@ -12,6 +12,8 @@ set(TFC_AOT_EXAMPLES ${PROJECT_SOURCE_DIR}/examples)
 add_test(NAME aot.examples
          COMMAND ${TFC_PYTHON} ${TFC_TEST_DIR}/aot/test_examples.py ${TFC_AOT_ARGS} ${TFC_AOT_EXAMPLES} --random 20)
 add_test(NAME aot.misuse COMMAND ${TFC_PYTHON} ${TFC_TEST_DIR}/aot/test_misuse.py ${TFC_AOT_ARGS} ${TFC_AOT_EXAMPLES})
+# examples/mlp.tg compiled whole trains through the C API, step by step as tfc run does.
+add_test(NAME aot.train COMMAND ${TFC_PYTHON} ${TFC_TEST_DIR}/aot/test_train.py ${TFC_AOT_ARGS} ${TFC_AOT_EXAMPLES})
 foreach(test cxx two_models dlopen)
   add_test(NAME aot.${test}
            COMMAND ${TFC_PYTHON} ${TFC_TEST_DIR}/aot/test_link.py ${test} ${TFC_AOT_ARGS} ${TFC_CXX}
@@ -22,5 +24,5 @@ set_tests_properties(aot.cxx PROPERTIES SKIP_RETURN_CODE 77)
 add_test(NAME aot.cmake_consumer
          COMMAND ${TFC_PYTHON} ${TFC_TEST_DIR}/aot/test_cmake_consumer.py ${CMAKE_COMMAND} "${CMAKE_GENERATOR}"
                  "${CMAKE_MAKE_PROGRAM}" ${CMAKE_C_COMPILER} ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
-set_tests_properties(aot.examples aot.misuse aot.cxx aot.two_models aot.dlopen aot.cmake_consumer
+set_tests_properties(aot.examples aot.misuse aot.train aot.cxx aot.two_models aot.dlopen aot.cmake_consumer
                      PROPERTIES LABELS aot)

@@ -41,6 +41,9 @@ typedef struct cli_options {
     bool explain_fusion;          /* --explain-fusion */
     int threads;                  /* run --threads; 0: all cores */
     int bench_runs;               /* run --bench N; 0: no benchmark */
+    int steps;                    /* run --steps N; 0: one step */
+    int epochs;                   /* run --epochs E; 0: none (the inputs are one batch) */
+    bool shuffle;                 /* run --shuffle: permute the rows each epoch (from --seed) */
     const char *profile;          /* run --profile FILE */
     const char *cpu;              /* --cpu NAME; NULL: the host */
     const char *out_dir;          /* compile -o DIR */
@@ -73,10 +76,41 @@ int cli_optimize(const cli_options *o, cli_model *m, const char *stage, int defa
 
 /* cli_tensors.c: files <-> interpreter tensors, with the checks a user's files need. */
 bool cli_load_input(const char *path, const char *what, const ir_type *want, ir_tensor *out, ir_diag *d);
+/* A file of rows for --epochs: want's dtype and dims but the first, which may be any size (want
+ * has rank >= 1); out gets the file's row count as dims[0]. */
+bool cli_load_rows(const char *path, const char *what, const ir_type *want, ir_tensor *out, ir_diag *d);
 bool cli_save_tensor(const char *path, const ir_tensor *t, ir_diag *d);
+/* Every parameter's value: from --weights, else its initializer with --seed; optimizer state
+ * (ir_param.state) is zeros and never in a weights file. */
 bool cli_init_params(const cli_options *o, const ir_module *m, ir_tensor *params, ir_diag *d);
+/* Writes the parameters but optimizer state to a safetensors file. */
 bool cli_save_params(const char *path, const ir_module *m, const ir_tensor *params, ir_diag *d);
 void cli_print_summary(FILE *out, const char *name, const ir_tensor *t);
+
+/* cli_steps.c: repeating a graph's step. --steps N runs it N times on the same inputs; --epochs
+ * walks inputs of more rows than the graph's batch in minibatches. `step` runs one step (last:
+ * the run's final one) and makes a training graph's updates the parameters' values; `outputs`
+ * holds its results afterwards, whose scalars the step and epoch lines report. */
+typedef bool (*cli_step_fn)(void *ctx, bool last);
+typedef struct cli_dataset {
+    int n_inputs;
+    ir_tensor *rows;              /* each input's whole file: n_rows along axis 0 */
+    int64_t n_rows, batch;        /* batch: the graph's axis 0 */
+    int64_t *order;               /* the rows in this epoch's order */
+} cli_dataset;
+/* Reads every input of g from its --in file for --epochs; reports and returns false when one is
+ * missing, a scalar, of the wrong type, of fewer rows than the batch, or of another row count
+ * than the others. */
+bool cli_dataset_load(const cli_options *o, const ir_graph *g, cli_dataset *ds, ir_diag *d);
+void cli_dataset_free(cli_dataset *ds);
+/* SplitMix64: the pseudo-random numbers of --random-inputs and --shuffle (fixed by the seed). */
+uint64_t cli_splitmix64(uint64_t *state);
+/* `--steps N` (N from o, 1 when not given): prints `step I/N: NAME V, ...` per step when N > 1. */
+bool cli_run_steps(const cli_options *o, const ir_graph *g, const ir_tensor *outputs, cli_step_fn step, void *ctx);
+/* `--epochs E [--shuffle]`: fills `inputs` (the graph's batch) from ds before each step; prints
+ * `epoch I/E: NAME MEAN, ... (S steps, T s)` per epoch, and a progress bar on a terminal. */
+bool cli_run_epochs(const cli_options *o, const ir_graph *g, cli_dataset *ds, ir_tensor *inputs,
+                    const ir_tensor *outputs, cli_step_fn step, void *ctx);
 
 /* cli_backend.c: the CPU backend. */
 struct cg_program;

@@ -15,7 +15,7 @@ typedef enum {
     OPT_GRAPH, OPT_DEFINE, OPT_SEED, OPT_STAGE, OPT_FORMAT, OPT_PASSES, OPT_BACKEND, OPT_IN, OPT_OUT,
     OPT_WEIGHTS, OPT_SAVE_WEIGHTS, OPT_RANDOM_INPUTS, OPT_HELP, OPT_LEVEL, OPT_VERIFY_EACH, OPT_TIME_PASSES,
     OPT_DUMP_AFTER, OPT_DUMP_DIR, OPT_EXPLAIN_FUSION, OPT_THREADS, OPT_BENCH, OPT_PROFILE, OPT_CPU,
-    OPT_OUT_DIR, OPT_NAME, OPT_TARGET, OPT_SHARED,
+    OPT_OUT_DIR, OPT_NAME, OPT_TARGET, OPT_SHARED, OPT_STEPS, OPT_EPOCHS, OPT_SHUFFLE,
 } option_id;
 
 static const struct option_row {
@@ -28,11 +28,12 @@ static const struct option_row {
     {OPT_GRAPH, "--graph", "G", V_DUMP | V_OPT | V_RUN | V_COMPILE,
      "the graph of the module to use (default: its only graph; compile: every graph)"},
     {OPT_DEFINE, "-D", "NAME=VALUE", V_ALL, "override a module const"},
-    {OPT_SEED, "--seed", "N", V_RUN | V_COMPILE, "seed of the parameter initializers (default 0)"},
+    {OPT_SEED, "--seed", "N", V_RUN | V_COMPILE,
+     "seed of the parameter initializers, --random-inputs and --shuffle (default 0)"},
     {OPT_STAGE, "--stage", "STAGE", V_DUMP,
      "stage to print: graph, opt, fused, plan (default), kernel (Kernel IR), llvm or asm (CPU code)"},
     {OPT_FORMAT, "--format", "FMT", V_DUMP, "text (default), dot, json or svg (svg needs Graphviz's dot)"},
-    {OPT_LEVEL, "-O", "LEVEL", V_PASSES, "optimization level 0-3 (-O0 runs no pass; default: -O3, opt -O0)"},
+    {OPT_LEVEL, "-O", "LEVEL", V_PASSES, "optimization level 0-3 (-O0 only lowers training; default: -O3, opt -O0)"},
     {OPT_PASSES, "--passes", "P1,P2", V_PASSES, "run exactly these passes, in order, instead of an -O pipeline"},
     {OPT_VERIFY_EACH, "--verify-each", NULL, V_PASSES, "run the IR verifier after every pass"},
     {OPT_TIME_PASSES, "--time-passes", NULL, V_PASSES, "print the time each pass takes"},
@@ -46,11 +47,15 @@ static const struct option_row {
      "target CPU of the generated code: native (default), x86-64-v3, znver4, ..."},
     {OPT_BENCH, "--bench", "N", V_RUN, "time N runs after a warm-up and print the median, min and max"},
     {OPT_PROFILE, "--profile", "FILE", V_RUN, "write a Chrome trace (one slice per kernel) and print per-kernel times"},
+    {OPT_STEPS, "--steps", "N", V_RUN, "run the step N times on the same inputs (a training graph trains)"},
+    {OPT_EPOCHS, "--epochs", "E", V_RUN, "walk inputs larger than the graph's batch in minibatches, E times over"},
+    {OPT_SHUFFLE, "--shuffle", NULL, V_RUN, "with --epochs: visit the rows in a new order each epoch (from --seed)"},
     {OPT_IN, "--in", "NAME=FILE.npy", V_RUN, "bind graph input NAME to a .npy file (repeat for each input)"},
     {OPT_OUT, "--out", "NAME=FILE.npy", V_RUN, "write graph output NAME to a .npy file (repeatable)"},
     {OPT_WEIGHTS, "--weights", "FILE", V_RUN | V_COMPILE,
      "parameter values from a .safetensors file (key = parameter name)"},
-    {OPT_SAVE_WEIGHTS, "--save-weights", "FILE", V_RUN, "write the parameters to a .safetensors file after the run"},
+    {OPT_SAVE_WEIGHTS, "--save-weights", "FILE", V_RUN,
+     "write the parameters (as trained; no optimizer state) to a .safetensors file after the run"},
     {OPT_RANDOM_INPUTS, "--random-inputs", NULL, V_RUN, "fill inputs without --in deterministically from --seed"},
     {OPT_OUT_DIR, "-o", "DIR", V_COMPILE, "folder for the files (default: the current one; created when missing)"},
     {OPT_NAME, "--name", "PREFIX", V_COMPILE,
@@ -74,6 +79,7 @@ static const struct verb_row {
     {"opt", V_OPT, "tfc opt FILE.tgir [--passes P1,P2 | -O3] [--verify-each]", "run passes on textual IR and print the result"},
     {"run", V_RUN,
      "tfc run MODEL [--graph G] [--in NAME=FILE.npy]... [--out NAME=FILE.npy]... [--weights W.safetensors]\n"
+     "               [--save-weights OUT.safetensors] [--steps N | --epochs E [--shuffle]] [--seed S]\n"
      "               [--backend cpu|interp] [--threads N] [--bench N] [--profile trace.json]",
      "run a graph: compiled to native code (cpu) or with the reference interpreter"},
     {"compile", V_COMPILE,
@@ -112,8 +118,9 @@ void cli_print_verb_help(FILE *out, const char *verb) {
     if (!(v->bit & V_PASSES)) return;
     fputs("\npasses (for --passes and --dump-after):\n", out);
     for (int i = 0; i < PASS_COUNT; i++) fprintf(out, "  %-14s %s\n", pass_table[i].name, pass_table[i].help);
-    fputs("\npipelines: -O0 none; -O1 canonicalize,fold,cse,dce; -O2 adds decompose, the clean-ups again, fuse;\n"
-          "           -O3 adds plan. dump --stage opt stops before fuse, fused after it, plan runs everything.\n",
+    fputs("\npipelines: -O0 optimizer,autodiff; -O1 adds canonicalize,fold,cse,dce; -O2 adds decompose, the\n"
+          "           clean-ups again, fuse; -O3 adds plan. dump --stage graph runs none, opt stops before fuse,\n"
+          "           fused after it, plan runs everything.\n",
           out);
 }
 
@@ -157,7 +164,7 @@ static bool parse_seed(const char *value, uint64_t *seed) {
     return true;
 }
 
-/* A positive count for --threads and --bench. */
+/* A positive count for --threads, --bench, --steps and --epochs. */
 static bool parse_count(const char *opt, const char *value, int *out) {
     char *end;
     errno = 0;
@@ -207,6 +214,9 @@ static bool apply_option(option_id id, const char *name, char *value, cli_option
     case OPT_EXPLAIN_FUSION: o->explain_fusion = true; return true;
     case OPT_THREADS: return parse_count(name, value, &o->threads);
     case OPT_BENCH: return parse_count(name, value, &o->bench_runs);
+    case OPT_STEPS: return parse_count(name, value, &o->steps);
+    case OPT_EPOCHS: return parse_count(name, value, &o->epochs);
+    case OPT_SHUFFLE: o->shuffle = true; return true;
     case OPT_PROFILE: o->profile = value; return true;
     case OPT_CPU: o->cpu = value; return true;
     case OPT_OUT_DIR: o->out_dir = value; return true;

@@ -124,9 +124,10 @@ static void print_summary(const aot_options *ao, const aot_stats *st, const ir_m
     const char *dir = ao->out_dir, *p = ao->prefix;
     printf("tfc: wrote %.*s/%s.h, %.*s/lib%s.a (%llu KiB)", dl, dir, p, dl, dir, p, kib(st->archive_bytes));
     if (ao->shared) printf(", %.*s/lib%s.so (%llu KiB)", dl, dir, p, kib(st->shared_bytes));
+    int n_weights = 0; /* optimizer state is not compiled in: it starts at zero */
+    for (int i = 0; i < m->n_params; i++) n_weights += !m->params[i].state;
     printf(", %.*s/%s.pc: %d graph%s, %d parameter%s (%llu KiB), compiled in %.0f ms\n", dl, dir, p, m->n_graphs,
-           m->n_graphs == 1 ? "" : "s", m->n_params, m->n_params == 1 ? "" : "s", kib(st->weights_bytes),
-           seconds * 1e3);
+           m->n_graphs == 1 ? "" : "s", n_weights, n_weights == 1 ? "" : "s", kib(st->weights_bytes), seconds * 1e3);
 }
 
 /* The parameters' values, then the library's files. */

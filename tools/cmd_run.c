@@ -1,7 +1,8 @@
 /* cmd_run.c — `tfc run`: binds the user's .npy inputs and weights to a graph, runs it compiled
- * (cpu) or with the reference interpreter, optionally timed (--bench) or profiled, and writes or
- * summarizes its outputs. Every user mistake is one message
- * naming the file or name and what was expected. */
+ * (cpu) or with the reference interpreter — once, N steps on the same inputs (--steps), over the
+ * minibatches of a data set (--epochs, cli_steps.c), timed (--bench) or profiled — makes a
+ * training graph's updates the parameters' values after each step, and writes or summarizes its
+ * outputs. Every user mistake is one message naming the file or name and what was expected. */
 #include "codegen/cpu/cpu.h"
 #include "runtime/program.h"
 #include "tools/cli.h"
@@ -38,20 +39,13 @@ static bool check_bindings(const char *opt, const char *kind, const cli_binding 
     return true;
 }
 
-static uint64_t splitmix64(uint64_t *state) {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* --random-inputs: floats uniform in [-1, 1), integers and bools in {0, 1} (valid class ids for
  * any loss), from the seed and the input's position. */
 static void fill_random(ir_tensor *t, uint64_t seed, int index) {
     uint64_t state = seed * 0x100000001b3ull + (uint64_t)index + 1;
     int64_t n = ir_type_elems(&t->type);
     for (int64_t i = 0; i < n; i++) {
-        uint64_t r = splitmix64(&state);
+        uint64_t r = cli_splitmix64(&state);
         double v = ir_dtype_is_float(t->type.dtype) ? (double)(r >> 11) * 0x1p-52 - 1.0 : (double)(r >> 63);
         ir_tensor_set(t, i, v);
     }
@@ -81,8 +75,9 @@ static bool bind_inputs(const cli_options *o, const ir_graph *g, ir_tensor *inpu
     return true;
 }
 
+/* The results (a training graph's updates are not outputs a user sees). */
 static bool emit_outputs(const cli_options *o, const ir_graph *g, const ir_tensor *outputs, ir_diag *d) {
-    for (int i = 0; i < g->n_outputs; i++) {
+    for (int i = 0; i < ir_graph_n_results(g); i++) {
         int b = -1;
         for (int j = 0; j < o->n_outs; j++)
             if (strcmp(o->outs[j].name, g->output_names[i]) == 0) b = j;
@@ -105,14 +100,15 @@ static int compare_doubles(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* `bench: GRAPH N runs median X ms min Y ms max Z ms` over N timed runs after one warm-up. */
-static bool bench(const cli_options *o, const ir_graph *g, bool (*run_once)(void *), void *ctx) {
+/* `bench: GRAPH N runs median X ms min Y ms max Z ms` over N timed runs after one warm-up (each
+ * run of a training graph is a step: it trains). */
+static bool bench(const cli_options *o, const ir_graph *g, cli_step_fn step, void *ctx) {
     double *t = calloc((size_t)o->bench_runs, sizeof *t);
     if (!t) return false;
-    bool ok = run_once(ctx);
+    bool ok = step(ctx, false);
     for (int i = 0; ok && i < o->bench_runs; i++) {
         double t0 = rt_now_seconds();
-        ok = run_once(ctx);
+        ok = step(ctx, false);
         t[i] = (rt_now_seconds() - t0) * 1e3;
     }
     if (ok) {
@@ -125,34 +121,70 @@ static bool bench(const cli_options *o, const ir_graph *g, bool (*run_once)(void
     return ok;
 }
 
-/* ---- the reference interpreter ------------------------------------------------------------- */
+/* ---- one step, on either backend ------------------------------------------------------------- */
 
-typedef struct interp_run {
+typedef struct runner {
     const ir_graph *g;
-    const ir_tensor *params, *inputs;
-    ir_tensor *outputs;
+    ir_tensor *params, *inputs, *outputs; /* outputs: the results, then the updates */
     ir_diag *diag;
-} interp_run;
+    cli_compiled *compiled; /* NULL: the reference interpreter */
+    char **slots;           /* cpu: the compiled program's slot table */
+    bool profile_last;      /* cpu --profile: time the run's last step itself */
+} runner;
 
-static bool interp_once(void *ctx) {
-    interp_run *r = ctx;
+static bool interp_once(runner *r) {
     for (int i = 0; i < r->g->n_outputs; i++) ir_tensor_free(&r->outputs[i]);
     return ir_interp_graph(r->g, r->params, r->inputs, r->outputs, r->diag);
 }
 
-/* ---- the CPU backend --------------------------------------------------------------------- */
-
-typedef struct cpu_run {
-    rt_exec *exec;
-    char **slots;
-} cpu_run;
-
-static bool cpu_once(void *ctx) {
-    cpu_run *r = ctx;
-    if (rt_exec_run(r->exec, r->slots) == 0) return true;
-    fprintf(stderr, "tfc: error: %s\n", rt_exec_error(r->exec));
+static bool cpu_once(runner *r) {
+    if (rt_exec_run(r->compiled->exec, r->slots) == 0) return true;
+    fprintf(stderr, "tfc: error: %s\n", rt_exec_error(r->compiled->exec));
     return false;
 }
+
+/* A training graph's updates become the parameters' values once its whole step has succeeded:
+ * each update's buffer and its parameter's change places (in the compiled program's slots too),
+ * so nothing is copied and the next step writes its update over the old value. A failed step
+ * changes nothing. */
+static void apply_updates(runner *r) {
+    const ir_graph *g = r->g;
+    int n_results = ir_graph_n_results(g);
+    for (int k = 0; k < g->n_updates; k++) {
+        int p = g->update_params[k], out = n_results + k;
+        void *old = r->params[p].data;
+        r->params[p].data = r->outputs[out].data;
+        r->outputs[out].data = old;
+        if (r->slots) {
+            r->slots[cg_slot_param(g, p)] = r->params[p].data;
+            r->slots[cg_slot_output(g, out)] = r->outputs[out].data;
+        }
+    }
+}
+
+/* cli_step_fn: one step of the graph. */
+static bool run_step(void *ctx, bool last) {
+    runner *r = ctx;
+    if (last && r->profile_last) rt_exec_set_profiling(r->compiled->exec, true);
+    bool ok = r->compiled ? cpu_once(r) : interp_once(r);
+    if (ok) apply_updates(r);
+    return ok;
+}
+
+/* Each update has its parameter's type (the verifier's rule; the swap relies on it). */
+static bool check_updates(const ir_graph *g, const ir_module *mod, ir_diag *d) {
+    for (int k = 0; k < g->n_updates; k++) {
+        int p = g->update_params[k];
+        const ir_node *n = g->nodes[g->output_nodes[ir_graph_n_results(g) + k]];
+        if (p < 0 || p >= mod->n_params || !ir_type_equal(&n->type, &mod->params[p].type)) {
+            ir_bug(d, g->loc, "graph '%s': update %d does not match its parameter", g->name, k);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- the CPU backend --------------------------------------------------------------------- */
 
 /* Per-kernel times of one profiled run, beside the cost model's work (stderr). */
 static void print_profile(const cli_compiled *c) {
@@ -169,43 +201,68 @@ static void print_profile(const cli_compiled *c) {
     }
 }
 
-static bool run_cpu(const cli_options *o, cli_model *m, const ir_graph *g, ir_tensor *params, ir_tensor *inputs,
-                    ir_tensor *outputs) {
+/* Compiles g and gives every slot its buffer: the inputs, the outputs (updates included), the
+ * parameters. */
+static bool prepare_cpu(const cli_options *o, cli_model *m, runner *r, cli_compiled *c) {
+    const ir_graph *g = r->g;
     const ir_module *mod = m->module;
     for (int i = 0; i < g->n_outputs; i++) {
-        if (!ir_tensor_alloc(&outputs[i], &g->nodes[g->output_nodes[i]]->type)) {
+        if (!ir_tensor_alloc(&r->outputs[i], &g->nodes[g->output_nodes[i]]->type)) {
             fprintf(stderr, "tfc: error: out of memory for output '%s'\n", g->output_names[i]);
             return false;
         }
     }
-    cli_compiled c;
-    bool ok = cli_compile_cpu(o, m, g, &c) == CLI_OK;
-    char **slots = ok ? calloc((size_t)c.program->n_slots, sizeof *slots) : NULL;
-    ok = ok && slots;
-    if (ok) {
-        for (int i = 0; i < g->n_inputs; i++) slots[cg_slot_input(g, i)] = inputs[i].data;
-        for (int i = 0; i < g->n_outputs; i++) slots[cg_slot_output(g, i)] = outputs[i].data;
-        for (int i = 0; i < mod->n_params; i++) slots[cg_slot_param(g, i)] = params[i].data;
-        cpu_run r = {c.exec, slots};
-        if (o->bench_runs) {
-            fprintf(stderr, "compile: %s, %d kernels in %.1f ms\n", g->name, c.program->n_kernels, c.compile_seconds * 1e3);
-            ok = bench(o, g, cpu_once, &r);
-        } else {
-            ok = cpu_once(&r);
-        }
-        if (ok && o->profile) {
-            rt_exec_set_profiling(c.exec, true);
-            ok = cpu_once(&r);
-            if (ok && !rt_exec_write_trace(c.exec, o->profile)) {
-                fprintf(stderr, "tfc: error: cannot write profile '%s': %s\n", o->profile, strerror(errno));
-                ok = false;
-            }
-            if (ok) print_profile(&c);
+    if (cli_compile_cpu(o, m, g, c) != CLI_OK) return false;
+    r->compiled = c;
+    r->slots = calloc((size_t)c->program->n_slots, sizeof *r->slots);
+    if (!r->slots) return false;
+    for (int i = 0; i < g->n_inputs; i++) r->slots[cg_slot_input(g, i)] = r->inputs[i].data;
+    for (int i = 0; i < g->n_outputs; i++) r->slots[cg_slot_output(g, i)] = r->outputs[i].data;
+    for (int i = 0; i < mod->n_params; i++) r->slots[cg_slot_param(g, i)] = r->params[i].data;
+    return true;
+}
+
+/* --profile: the trace of the run's last step, or of one more run after a graph that ran once
+ * without training (its first run warmed the caches). */
+static bool profile(const cli_options *o, runner *r) {
+    rt_exec *exec = r->compiled->exec;
+    if (!r->profile_last) {
+        rt_exec_set_profiling(exec, true);
+        if (!run_step(r, false)) return false;
+    }
+    if (!rt_exec_write_trace(exec, o->profile)) {
+        fprintf(stderr, "tfc: error: cannot write profile '%s': %s\n", o->profile, strerror(errno));
+        return false;
+    }
+    print_profile(r->compiled);
+    return true;
+}
+
+/* ---- the run ----------------------------------------------------------------------------- */
+
+/* The inputs: each from its file (or --random-inputs) for one batch; for --epochs, the files'
+ * rows into a data set, and tensors of the graph's batch that each step fills from it. */
+static bool prepare_inputs(const cli_options *o, const ir_graph *g, ir_tensor *inputs, cli_dataset *ds, ir_diag *d) {
+    if (!o->epochs) return bind_inputs(o, g, inputs, d);
+    if (!cli_dataset_load(o, g, ds, d)) return false;
+    for (int i = 0; i < g->n_inputs; i++) {
+        if (!ir_tensor_alloc(&inputs[i], &g->input_types[i])) {
+            fprintf(stderr, "tfc: error: out of memory for input '%s'\n", g->input_names[i]);
+            return false;
         }
     }
-    free(slots);
-    cli_compiled_free(&c);
-    return ok;
+    return true;
+}
+
+static bool run_all(const cli_options *o, const ir_graph *g, runner *r, cli_dataset *ds) {
+    if (o->bench_runs) {
+        if (r->compiled)
+            fprintf(stderr, "compile: %s, %d kernels in %.1f ms\n", g->name, r->compiled->program->n_kernels,
+                    r->compiled->compile_seconds * 1e3);
+        return bench(o, g, run_step, r);
+    }
+    if (o->epochs) return cli_run_epochs(o, g, ds, r->inputs, r->outputs, run_step, r);
+    return cli_run_steps(o, g, r->outputs, run_step, r);
 }
 
 static int run_graph(const cli_options *o, cli_model *m, const ir_graph *g, bool cpu) {
@@ -213,24 +270,44 @@ static int run_graph(const cli_options *o, cli_model *m, const ir_graph *g, bool
     ir_tensor *params = calloc((size_t)mod->n_params + 1, sizeof *params);
     ir_tensor *inputs = calloc((size_t)g->n_inputs + 1, sizeof *inputs);
     ir_tensor *outputs = calloc((size_t)g->n_outputs + 1, sizeof *outputs);
-    int rc = CLI_USER_ERROR;
+    cli_dataset ds = {0};
+    cli_compiled c = {0};
+    runner r = {.g = g, .params = params, .inputs = inputs, .outputs = outputs, .diag = &m->diag};
+    /* A graph run once is profiled on one more run; a run of several steps, or a training step
+       (repeating it would train once more), on its last step. */
+    r.profile_last = cpu && o->profile && !o->bench_runs && (o->steps > 1 || o->epochs > 0 || g->n_updates > 0);
     bool ok = params && inputs && outputs;
     if (!ok) fprintf(stderr, "tfc: error: out of memory\n");
-    ok = ok && bind_inputs(o, g, inputs, &m->diag) && cli_init_params(o, mod, params, &m->diag);
-    if (ok && cpu) {
-        ok = run_cpu(o, m, g, params, inputs, outputs);
-        if (!ok && m->diag.bugs) rc = CLI_INTERNAL_ERROR;
-    } else if (ok) {
-        interp_run r = {g, params, inputs, outputs, &m->diag};
-        ok = o->bench_runs ? bench(o, g, interp_once, &r) : interp_once(&r);
-    }
+    ok = ok && prepare_inputs(o, g, inputs, &ds, &m->diag) && cli_init_params(o, mod, params, &m->diag) &&
+         check_updates(g, mod, &m->diag);
+    ok = ok && (!cpu || prepare_cpu(o, m, &r, &c));
+    ok = ok && run_all(o, g, &r, &ds);
+    if (ok && cpu && o->profile) ok = profile(o, &r);
+    int rc = ok || !m->diag.bugs ? CLI_USER_ERROR : CLI_INTERNAL_ERROR;
     if (ok && emit_outputs(o, g, outputs, &m->diag) &&
         (!o->save_weights || cli_save_params(o->save_weights, mod, params, &m->diag)))
         rc = CLI_OK;
+    free(r.slots);
+    cli_compiled_free(&c);
+    cli_dataset_free(&ds);
     free_tensors(outputs, g->n_outputs);
     free_tensors(inputs, g->n_inputs);
     free_tensors(params, mod->n_params);
     return rc;
+}
+
+/* --steps, --epochs, --shuffle and --bench: which go together. */
+static bool check_repeat_options(const cli_options *o) {
+    const char *msg = NULL;
+    if (o->steps && o->epochs)
+        msg = "--steps and --epochs exclude each other (--steps N repeats one batch; --epochs E walks a data set)";
+    else if (o->bench_runs && (o->steps || o->epochs))
+        msg = o->steps ? "--bench does not combine with --steps (--bench N already runs the step N times, timed)"
+                       : "--bench does not combine with --epochs (--bench N times one step, N times)";
+    else if (o->shuffle && !o->epochs)
+        msg = "--shuffle needs --epochs (it sets the order of the rows in each epoch)";
+    if (msg) fprintf(stderr, "tfc: error: %s\n", msg);
+    return msg == NULL;
 }
 
 /* Options that only the compiled backend understands. */
@@ -252,7 +329,7 @@ int cli_run(const cli_options *o) {
                 known ? "not available yet" : "unknown");
         return CLI_USER_ERROR;
     }
-    if (!check_backend_options(o, backend)) return CLI_USER_ERROR;
+    if (!check_backend_options(o, backend) || !check_repeat_options(o)) return CLI_USER_ERROR;
     cli_model m;
     int rc = cli_load_model(o, &m);
     if (rc == CLI_OK) rc = cli_optimize(o, &m, NULL, 3);
@@ -261,7 +338,7 @@ int cli_run(const cli_options *o) {
     if (rc == CLI_OK && !g) rc = CLI_USER_ERROR;
     if (rc == CLI_OK &&
         (!check_bindings("--in", "input", o->ins, o->n_ins, g->input_names, g->n_inputs, g) ||
-         !check_bindings("--out", "output", o->outs, o->n_outs, g->output_names, g->n_outputs, g)))
+         !check_bindings("--out", "output", o->outs, o->n_outs, g->output_names, ir_graph_n_results(g), g)))
         rc = CLI_USER_ERROR;
     if (rc == CLI_OK) rc = run_graph(o, &m, g, cpu);
     cli_model_free(&m);

@@ -116,9 +116,10 @@ static char *prototype_name(const header_arg *args, int i) {
     return s;
 }
 
-/* A graph's inputs, then its outputs, with their types and prototype names. */
+/* A graph's inputs, then its results (a training graph's parameter updates stay inside the
+   model), with their types and prototype names. */
 static header_arg *graph_args(const ir_graph *g, int *n) {
-    *n = g->n_inputs + g->n_outputs;
+    *n = g->n_inputs + ir_graph_n_results(g);
     header_arg *args = calloc((size_t)*n + 1, sizeof *args);
     for (int i = 0; args && i < *n; i++) {
         bool out = i >= g->n_inputs;
@@ -145,7 +146,7 @@ static bool check_graph_names(const ir_module *m, ir_diag *d) {
                      gr->name);
             ok = false;
         }
-        for (int i = 0; i < gr->n_inputs + gr->n_outputs; i++) {
+        for (int i = 0; i < gr->n_inputs + ir_graph_n_results(gr); i++) {
             const char *a = i < gr->n_inputs ? gr->input_names[i] : gr->output_names[i - gr->n_inputs];
             if (is_identifier(a)) continue;
             ir_error(d, gr->loc,
@@ -244,15 +245,43 @@ static void write_fixed_api(header_writer *w) {
             "const char *%s_error(const %s_model *m);\n",
             p, p);
     fprintf(f,
-            "/* Writes every parameter to a safetensors file, atomically (the old file or the whole new one). */\n"
+            "/* Writes every parameter (as training left it; optimizer state excluded) to a safetensors file,\n"
+            "   atomically (the old file or the whole new one). */\n"
             "int %s_save_weights(%s_model *m, const char *path);\n",
             p, p);
     fprintf(f,
             "/* Reads every parameter from a safetensors file (tfc run --save-weights, PyTorch's safetensors,\n"
             "   %s_save_weights): strict, all parameters with their dtype and shape and nothing else. On\n"
-            "   failure the parameters are left as they were. */\n"
+            "   failure the parameters are left as they were. Optimizer state is neither read nor reset. */\n"
             "int %s_load_weights(%s_model *m, const char *path);\n\n",
             p, p, p);
+}
+
+/* A training graph's comment lines: which parameters a step changes (optimizer state aside), and
+   when. Names wrap at about 100 columns. */
+static void write_training_note(header_writer *w, const ir_graph *g) {
+    FILE *f = w->f;
+    fputs(" * A training step: once it has run without error, the model's parameters", f);
+    int col = 100, n = 0;
+    for (int k = 0; k < g->n_updates; k++) {
+        const ir_param *p = &w->m->params[g->update_params[k]];
+        if (p->state) continue;
+        int len = (int)strlen(p->name) + 2;
+        if (col + len > 98) {
+            fputs(n ? ",\n *  " : "\n *  ", f);
+            col = 4;
+        } else {
+            fputc(',', f);
+            col++;
+        }
+        fputc(' ', f);
+        put_comment_text(f, p->name);
+        col += len;
+        n++;
+    }
+    fputs("\n * hold their new values (and its optimizer state advances); the outputs are computed before\n"
+          " * that. A failed step changes nothing.\n",
+          f);
 }
 
 /* One graph's function, with a comment listing its arguments. */
@@ -268,6 +297,7 @@ static void write_graph_function(header_writer *w, const ir_graph *g, const head
         if (strcmp(args[i].name, args[i].c_name) != 0) fprintf(f, " ('%s' in the prototype)", args[i].c_name);
         fputc('\n', f);
     }
+    if (g->n_updates > 0) write_training_note(w, g);
     fprintf(f, " * Returns 0, or non-zero with %s_error(m) saying why. */\n", w->prefix);
     /* Arguments wrap at about 100 columns, continuation lines indented by 4. */
     int col = fprintf(f, "int %s_%s(%s_model *m", w->prefix, g->name, w->prefix);
@@ -398,7 +428,7 @@ static void write_table_function(header_writer *w, header_arg *const *args, cons
     fprintf(f, "    static const %s_graph_info graphs[] = {\n", w->prefix);
     for (int g = 0; g < m->n_graphs; g++)
         fprintf(f, "        {\"%s\", %d, %d, %s_args},\n", m->graphs[g]->name, m->graphs[g]->n_inputs,
-                m->graphs[g]->n_outputs, m->graphs[g]->name);
+                ir_graph_n_results(m->graphs[g]), m->graphs[g]->name);
     fprintf(f, "    };\n    if (i >= 0 && i < %s_NUM_GRAPHS) return &graphs[i];\n", w->upper);
     write_null_return(f);
 }

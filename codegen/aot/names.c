@@ -53,17 +53,18 @@ static int compare_macros(const void *a, const void *b) {
     return strcmp(((const macro_name *)a)->name, ((const macro_name *)b)->name);
 }
 
-/* Two arguments whose GRAPH_ARG spellings coincide would define the same macros. */
+/* Two arguments whose GRAPH_ARG spellings coincide would define the same macros. A training
+   graph's parameter updates are not arguments and have no macros. */
 static bool check_macros(const ir_module *m, const char *prefix, ir_diag *d) {
     size_t n = 0;
-    for (int g = 0; g < m->n_graphs; g++) n += (size_t)(m->graphs[g]->n_inputs + m->graphs[g]->n_outputs);
+    for (int g = 0; g < m->n_graphs; g++) n += (size_t)(m->graphs[g]->n_inputs + ir_graph_n_results(m->graphs[g]));
     macro_name *names = calloc(n ? n : 1, sizeof *names);
     if (!names) return false;
     size_t k = 0;
     bool ok = true;
     for (int g = 0; g < m->n_graphs && ok; g++) {
         const ir_graph *gr = m->graphs[g];
-        for (int i = 0; i < gr->n_inputs + gr->n_outputs && ok; i++) {
+        for (int i = 0; i < gr->n_inputs + ir_graph_n_results(gr) && ok; i++) {
             const char *arg = i < gr->n_inputs ? gr->input_names[i] : gr->output_names[i - gr->n_inputs];
             size_t len = strlen(gr->name) + strlen(arg) + 2;
             char *joined = malloc(len);

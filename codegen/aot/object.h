@@ -42,9 +42,9 @@ typedef struct aot_graph_info {
 } aot_graph_info;
 
 /* In the library module (the graphs' step tables already linked in): the rt_aot_model
- * descriptor of m with its argument tables, parameter descriptors and the parameters' initial
- * values. Returns the descriptor's global, or NULL after reporting; *weights_bytes is the total
- * size of the initial values. */
+ * descriptor of m with its argument and update tables, parameter descriptors and the parameters'
+ * initial values (none for optimizer state, which starts at zero). Returns the descriptor's
+ * global, or NULL after reporting; *weights_bytes is the total size of the initial values. */
 LLVMValueRef aot_emit_descriptor(LLVMModuleRef lib, const ir_module *m, const ir_tensor *params,
                                  const aot_graph_info *graphs, const char *prefix, size_t *weights_bytes, ir_diag *d);
 

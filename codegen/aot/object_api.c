@@ -92,9 +92,10 @@ static void emit_fixed_api(api_emitter *e) {
     forward(e, "run", "rt_model_run", e->i32, run, 3, false);
 }
 
-/* int PREFIX_GRAPH(model *m, args...): the arguments go into an array on the stack, in order. */
+/* int PREFIX_GRAPH(model *m, args...): the arguments (inputs, then results: a training graph's
+   updates stay inside the model) go into an array on the stack, in order. */
 static void emit_graph_function(api_emitter *e, const ir_graph *g, int index) {
-    unsigned n_args = (unsigned)(g->n_inputs + g->n_outputs);
+    unsigned n_args = (unsigned)(g->n_inputs + ir_graph_n_results(g));
     LLVMTypeRef *params = malloc(sizeof *params * (n_args + 1));
     IR_ASSERT(params != NULL);
     for (unsigned i = 0; i <= n_args; i++) params[i] = e->ptr;

@@ -49,14 +49,20 @@ LLVMValueRef aot_const_string(LLVMModuleRef m, const char *s) {
     return g;
 }
 
+static LLVMValueRef *alloc_values(int n) {
+    LLVMValueRef *v = calloc((size_t)(n > 0 ? n : 1), sizeof *v);
+    IR_ASSERT(v != NULL); /* out of memory, like ir_alloc */
+    return v;
+}
+
 /* n values as a private i64 array; a null pointer when n is 0. */
 static LLVMValueRef i64_array(LLVMModuleRef m, const table_types *t, const int64_t *v, int n, const char *name) {
-    enum { MAX_FIELDS = 64 };
-    IR_ASSERT(n <= MAX_FIELDS);
     if (n <= 0) return null_ptr(t);
-    LLVMValueRef elems[MAX_FIELDS];
+    LLVMValueRef *elems = alloc_values(n);
     for (int i = 0; i < n; i++) elems[i] = i64_const(t, v[i]);
-    return private_constant(m, LLVMConstArray2(t->i64, elems, (uint64_t)n), name, 8);
+    LLVMValueRef a = private_constant(m, LLVMConstArray2(t->i64, elems, (uint64_t)n), name, 8);
+    free(elems);
+    return a;
 }
 
 /* n elements of type `type` as a private constant array; a null pointer when n is 0. */
@@ -64,12 +70,6 @@ static LLVMValueRef struct_array(LLVMModuleRef m, const table_types *t, LLVMType
                                  const char *name) {
     if (n <= 0) return null_ptr(t);
     return private_constant(m, LLVMConstArray2(type, elems, (uint64_t)n), name, 8);
-}
-
-static LLVMValueRef *alloc_values(int n) {
-    LLVMValueRef *v = calloc((size_t)(n > 0 ? n : 1), sizeof *v);
-    IR_ASSERT(v != NULL); /* out of memory, like ir_alloc */
-    return v;
 }
 
 /* ---- rt_aot_step ------------------------------------------------------------------------- */
@@ -170,13 +170,24 @@ static LLVMTypeRef arg_type(const table_types *t) {
     return LLVMStructTypeInContext(t->c, f, 5, 0);
 }
 
-/* {name, n_inputs, n_outputs, args, n_steps, steps, arena_bytes} */
+/* The parameter index of each of g's updates, as an i64 array (a null pointer when none). */
+static LLVMValueRef update_table(LLVMModuleRef lib, const table_types *t, const ir_graph *g) {
+    int64_t *v = calloc((size_t)(g->n_updates > 0 ? g->n_updates : 1), sizeof *v);
+    IR_ASSERT(v != NULL);
+    for (int k = 0; k < g->n_updates; k++) v[k] = g->update_params[k];
+    LLVMValueRef a = i64_array(lib, t, v, g->n_updates, "tfc.aot.updates");
+    free(v);
+    return a;
+}
+
+/* {name, n_inputs, n_outputs, args, n_steps, steps, arena_bytes, n_updates, updates}: the
+   arguments are the inputs and the results; the updates only have slots (after the results). */
 static bool graph_entry(LLVMModuleRef lib, const table_types *t, const ir_graph *g, int index,
                         const aot_graph_info *info, LLVMValueRef *out, ir_diag *d) {
-    int n_args = g->n_inputs + g->n_outputs;
+    int n_results = ir_graph_n_results(g), n_args = g->n_inputs + n_results;
     LLVMValueRef *args = alloc_values(n_args);
     for (int i = 0; i < g->n_inputs; i++) args[i] = arg_entry(lib, t, g->input_names[i], &g->input_types[i], false);
-    for (int i = 0; i < g->n_outputs; i++)
+    for (int i = 0; i < n_results; i++)
         args[g->n_inputs + i] = arg_entry(lib, t, g->output_names[i], &g->nodes[g->output_nodes[i]]->type, true);
     LLVMValueRef arg_table = struct_array(lib, t, arg_type(t), args, n_args, "tfc.aot.args");
     free(args);
@@ -187,41 +198,48 @@ static bool graph_entry(LLVMModuleRef lib, const table_types *t, const ir_graph 
         ir_bug(d, IR_NO_LOC, "tfc compile: graph '%s' has no step table", g->name);
         return false;
     }
-    LLVMValueRef f[] = {aot_const_string(lib, g->name), i64_const(t, g->n_inputs),
-                        i64_const(t, g->n_outputs),     arg_table,
-                        i64_const(t, info->n_steps),    steps,
-                        i64_const(t, info->arena_bytes)};
-    *out = LLVMConstStructInContext(t->c, f, 7, 0);
+    LLVMValueRef f[] = {aot_const_string(lib, g->name),  i64_const(t, g->n_inputs),
+                        i64_const(t, n_results),         arg_table,
+                        i64_const(t, info->n_steps),     steps,
+                        i64_const(t, info->arena_bytes), i64_const(t, g->n_updates),
+                        update_table(lib, t, g)};
+    *out = LLVMConstStructInContext(t->c, f, 9, 0);
     return true;
 }
 
 static LLVMTypeRef graph_type(const table_types *t) {
-    LLVMTypeRef f[] = {t->ptr, t->i64, t->i64, t->ptr, t->i64, t->ptr, t->i64};
-    return LLVMStructTypeInContext(t->c, f, 7, 0);
+    LLVMTypeRef f[] = {t->ptr, t->i64, t->i64, t->ptr, t->i64, t->ptr, t->i64, t->i64, t->ptr};
+    return LLVMStructTypeInContext(t->c, f, 9, 0);
 }
 
 /* ---- rt_aot_param ------------------------------------------------------------------------ */
 
-/* {name, dtype, rank, dims, init, nbytes}; the value is read-only data, 64-byte aligned. */
+/* {name, dtype, rank, dims, init, nbytes, state}; the value is read-only data, 64-byte aligned.
+   Optimizer state starts at zero in the model, so the library carries no data for it (*stored
+   is 0 then). */
 static LLVMValueRef param_entry(LLVMModuleRef lib, const table_types *t, const ir_param *p, const ir_tensor *value,
-                                size_t *nbytes) {
-    *nbytes = (size_t)ir_type_elems(&p->type) * ir_dtype_size(p->type.dtype);
-    char name[256];
-    snprintf(name, sizeof name, "tfc.aot.param.%s", p->name);
-    LLVMValueRef bytes = LLVMConstStringInContext2(t->c, *nbytes ? value->data : "", *nbytes, 1);
-    LLVMValueRef init = private_constant(lib, bytes, name, 64);
+                                size_t *stored) {
+    size_t nbytes = (size_t)ir_type_elems(&p->type) * ir_dtype_size(p->type.dtype);
+    *stored = p->state ? 0 : nbytes;
+    LLVMValueRef init = null_ptr(t);
+    if (!p->state) {
+        char name[256];
+        snprintf(name, sizeof name, "tfc.aot.param.%s", p->name);
+        init = private_constant(lib, LLVMConstStringInContext2(t->c, nbytes ? value->data : "", nbytes, 1), name, 64);
+    }
     LLVMValueRef f[] = {aot_const_string(lib, p->name),
                         i64_const(t, p->type.dtype),
                         i64_const(t, p->type.rank),
                         i64_array(lib, t, p->type.dims, p->type.rank, "tfc.aot.dims"),
                         init,
-                        i64_const(t, (int64_t)*nbytes)};
-    return LLVMConstStructInContext(t->c, f, 6, 0);
+                        i64_const(t, (int64_t)nbytes),
+                        i64_const(t, p->state)};
+    return LLVMConstStructInContext(t->c, f, 7, 0);
 }
 
 static LLVMTypeRef param_type(const table_types *t) {
-    LLVMTypeRef f[] = {t->ptr, t->i64, t->i64, t->ptr, t->ptr, t->i64};
-    return LLVMStructTypeInContext(t->c, f, 6, 0);
+    LLVMTypeRef f[] = {t->ptr, t->i64, t->i64, t->ptr, t->ptr, t->i64, t->i64};
+    return LLVMStructTypeInContext(t->c, f, 7, 0);
 }
 
 static bool check_params(const ir_module *m, const ir_tensor *params, ir_diag *d) {
@@ -252,9 +270,9 @@ LLVMValueRef aot_emit_descriptor(LLVMModuleRef lib, const ir_module *m, const ir
     if (!ok) return NULL;
     LLVMValueRef *p = alloc_values(m->n_params);
     for (int i = 0; i < m->n_params; i++) {
-        size_t nbytes;
-        p[i] = param_entry(lib, &t, &m->params[i], &params[i], &nbytes);
-        *weights_bytes += nbytes;
+        size_t stored;
+        p[i] = param_entry(lib, &t, &m->params[i], &params[i], &stored);
+        *weights_bytes += stored;
     }
     LLVMValueRef param_table = struct_array(lib, &t, param_type(&t), p, m->n_params, "tfc.aot.params");
     free(p);

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""test_examples.py — aot.examples: every graph of examples/*.tg (but training graphs) and the first
-programs of the random-graph suite (tests/passes/random_program.py), each compiled by
-`tfc compile`, run through the generic harness (harness.c, linked through the library's own
-PREFIX.pc, built as C99 -pedantic -Werror) and compared with `tfc run --backend cpu` on the same
-inputs and the same --seed: floats within rtol 1e-5 / atol 1e-6 (f16 within 1e-2), integers and
-bools exactly. Each case also says whether it is bit-identical. The library runs on 2 threads
-twice (the same bytes both times), tfc run on 1. The library's argument table (PREFIX_graph)
-must list the graph's inputs and outputs with tfc's names, dtypes and shapes.
+"""test_examples.py — aot.examples: every graph of examples/*.tg (but training graphs, which
+test_train.py runs step by step) and the first programs of the random-graph suite
+(tests/passes/random_program.py), each compiled by `tfc compile`, run through the generic
+harness (harness.c, linked through the library's own PREFIX.pc, built as C99 -pedantic -Werror)
+and compared with `tfc run --backend cpu` on the same inputs and the same --seed: floats within
+rtol 1e-5 / atol 1e-6 (f16 within 1e-2), integers and bools exactly. Each case also says whether
+it is bit-identical. The library runs on 2 threads twice (the same bytes both times), tfc run
+on 1. The library's argument table (PREFIX_graph) must list the graph's inputs and outputs with
+tfc's names, dtypes and shapes.
 
 Usage: test_examples.py TFC CC EXAMPLES_DIR [--random N] [--seed S] [--jobs J] [--keep DIR]
 """
@@ -104,7 +105,7 @@ def cases(examples, n_random, seed):
     for model in sorted(os.path.join(examples, f) for f in os.listdir(examples) if f.endswith(".tg")):
         base = os.path.basename(model)[:-3]
         for graph, trains in graphs(model).items():
-            if not trains:   # a training graph cannot be compiled yet
+            if not trains:   # a step changes the parameters, so runs differ: test_train.py checks those
                 found.append(("%s_%s" % (base, graph), model, graph, DEFINES.get(base, []), None))
     return found + [("random%d" % i, None, "g", [], (seed, i)) for i in range(n_random)]
 

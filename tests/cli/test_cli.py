@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """test_cli.py — end-to-end tests of the `tfc` command as a user drives it: running graphs on
-.npy inputs, weights in and out, -D overrides, .tgir equivalence, and every user-error path
-(each must exit 1 with one message naming the file or name and what was expected).
+.npy inputs, weights in and out, -D overrides, .tgir equivalence, training (--steps, --epochs,
+--shuffle, --save-weights against NumPy's SGD), and every user-error path (each must exit 1 with
+one message naming the file or name and what was expected).
 Usage: test_cli.py TFC EXAMPLES_DIR"""
 import json
 import os
@@ -201,6 +202,177 @@ def test_cpu_backend(tmp):
                  "(in kernel gather_2x3)")
 
 
+FIT_TG = """param w : f32[4, 1] = zeros()
+graph fit(x : f32[8, 4], y : f32[8, 1]) -> (loss, pred) {
+  pred = x @ w
+  d = pred - y
+  loss = mean(d * d)
+  minimize loss with sgd(lr=0.1, momentum=0.9)
+}
+graph eval(x : f32[8, 4], y : f32[8, 1]) -> (loss) {
+  d = x @ w - y
+  loss = mean(d * d)
+}
+"""
+
+
+def sgd_reference(x, y, batches, w=None):
+    """PyTorch's SGD (lr 0.1, momentum 0.9) on mean((x @ w - y)^2), one step per batch (a list of
+    row indices): the loss of each step (before its update) and the final w, in float64."""
+    w = np.zeros((4, 1)) if w is None else w
+    buf, losses = None, []
+    for rows in batches:
+        xb, yb = x[rows].astype(np.float64), y[rows].astype(np.float64)
+        d = xb @ w - yb
+        losses.append(float(np.mean(d * d)))
+        g = xb.T @ (2 * d / d.size)
+        buf = g if buf is None else 0.9 * buf + g
+        w = w - 0.1 * buf
+    return np.array(losses), w
+
+
+def step_values(out, pattern):
+    return np.array([float(v) for v in re.findall(pattern, out, re.M)])
+
+
+def test_training_steps(tmp):
+    """--steps N on one batch: the loss of each step and the trained weights equal NumPy's SGD,
+    on both backends; --out gives the last step's outputs; --save-weights holds no optimizer state."""
+    with open(f"{tmp}/fit.tg", "w") as f:
+        f.write(FIT_TG)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((8, 4)).astype(np.float32)
+    y = (x @ np.array([[1.0], [-2.0], [0.5], [3.0]]) + 0.1).astype(np.float32)
+    np.save(f"{tmp}/x8.npy", x)
+    np.save(f"{tmp}/y8.npy", y)
+    want, w_want = sgd_reference(x, y, [np.arange(8)] * 5)
+    for backend in ["cpu", "interp"]:
+        rc, out, err = tfc("run", f"{tmp}/fit.tg", "--graph", "fit", "--in", f"x={tmp}/x8.npy", "--in",
+                           f"y={tmp}/y8.npy", "--steps", "5", "--backend", backend, "--out", f"loss={tmp}/l.npy",
+                           "--save-weights", f"{tmp}/w_{backend}.safetensors")
+        got = step_values(out, r"^step \d/5: loss (\S+)$")
+        check(f"--steps 5 ({backend}): a line per step", rc == 0 and len(got) == 5, out + err)
+        if rc != 0 or len(got) != 5:
+            continue
+        check(f"--steps 5 ({backend}): losses are SGD's", np.allclose(got, want, rtol=1e-5), f"{got}\n{want}")
+        check(f"--steps 5 ({backend}): --out is the last step's", np.isclose(float(np.load(f"{tmp}/l.npy")), got[-1],
+                                                                              rtol=1e-5))
+        w = read_safetensors(f"{tmp}/w_{backend}.safetensors")
+        check(f"--save-weights ({backend}): trained w, no state", list(w) == ["w"] and
+              np.allclose(w["w"], w_want, rtol=1e-5, atol=1e-6), f"{list(w)}\n{w.get('w')}\n{w_want}")
+    # The trained weights go back in; training goes on from them (the momentum starts afresh).
+    rc, out, err = tfc("run", f"{tmp}/fit.tg", "--graph", "fit", "--in", f"x={tmp}/x8.npy", "--in", f"y={tmp}/y8.npy",
+                       "--weights", f"{tmp}/w_cpu.safetensors", "--steps", "2")
+    got = step_values(out, r"^step \d/2: loss (\S+)$")
+    want2, _ = sgd_reference(x, y, [np.arange(8)] * 2, w_want)
+    check("--weights of a trained model", rc == 0 and np.allclose(got, want2, rtol=1e-5), out + err)
+    # One step without --steps: no step line, and the outputs printed as for any graph.
+    rc, out, err = tfc("run", f"{tmp}/fit.tg", "--graph", "fit", "--in", f"x={tmp}/x8.npy", "--in", f"y={tmp}/y8.npy")
+    check("one training step", rc == 0 and "step" not in out and out.startswith("loss: f32[]"), out + err)
+    # A graph without updates repeats its inference: the same values every step.
+    rc, out, err = tfc("run", f"{tmp}/fit.tg", "--graph", "eval", "--in", f"x={tmp}/x8.npy", "--in", f"y={tmp}/y8.npy",
+                       "--steps", "3")
+    got = step_values(out, r"^step \d/3: loss (\S+)$")
+    check("--steps on a graph without updates", rc == 0 and len(got) == 3 and len(set(got)) == 1 and
+          np.isclose(got[0], want[0], rtol=1e-5), out + err)
+    write_safetensors(f"{tmp}/state.safetensors", {"w": np.zeros((4, 1), np.float32),
+                                                   "fit.w.momentum_buffer": np.zeros((4, 1), np.float32)})
+    expect_error("--weights with optimizer state", ["run", f"{tmp}/fit.tg", "--graph", "fit", "--random-inputs",
+                                                    "--weights", f"{tmp}/state.safetensors"],
+                 "state.safetensors", "'fit.w.momentum_buffer' is optimizer state")
+
+
+def test_training_epochs(tmp):
+    """--epochs over 50 rows in batches of 8: 6 steps an epoch (2 rows dropped), the mean loss of
+    each epoch and the trained weights as NumPy's SGD gives them; --shuffle orders the rows by
+    --seed; an inference graph's epoch is the data set's mean loss."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((50, 4)).astype(np.float32)
+    y = (x @ np.array([[0.5], [1.0], [-1.5], [2.0]])).astype(np.float32)
+    np.save(f"{tmp}/x50.npy", x)
+    np.save(f"{tmp}/y50.npy", y.astype(np.float32))
+    batches = [np.arange(s * 8, s * 8 + 8) for s in range(6)]
+    losses, w_want = sgd_reference(x, y, batches * 3)
+    want = losses.reshape(3, 6).mean(axis=1)
+    data = ["--in", f"x={tmp}/x50.npy", "--in", f"y={tmp}/y50.npy"]
+    for backend in ["cpu", "interp"]:
+        rc, out, err = tfc("run", f"{tmp}/fit.tg", "--graph", "fit", *data, "--epochs", "3", "--backend", backend,
+                           "--save-weights", f"{tmp}/we_{backend}.safetensors")
+        lines = re.findall(r"^epoch (\d)/3: loss (\S+) \(6 steps, [\d.]+ s\)$", out, re.M)
+        got = np.array([float(v) for _, v in lines])
+        check(f"--epochs 3 ({backend})", rc == 0 and len(lines) == 3 and err == "" and
+              np.allclose(got, want, rtol=1e-5), f"{out}{err}\nwant {want}")
+        w = read_safetensors(f"{tmp}/we_{backend}.safetensors") if rc == 0 else {}
+        check(f"--epochs 3 ({backend}): trained w", "w" in w and np.allclose(w["w"], w_want, rtol=1e-5, atol=1e-6))
+    runs = []
+    for seed in ["1", "1", "2"]:
+        rc, out, err = tfc("run", f"{tmp}/fit.tg", "--graph", "fit", *data, "--epochs", "2", "--shuffle", "--seed", seed)
+        runs.append(re.findall(r"^epoch \d/2: loss (\S+)", out, re.M) if rc == 0 else err)
+    check("--shuffle: the same seed, the same order", len(runs[0]) == 2 and runs[0] == runs[1], str(runs))
+    check("--shuffle: another seed, another order", runs[0] != runs[2] and float(runs[0][0]) != want[0], str(runs))
+    # An inference graph over the data set: the mean loss of its 6 batches (at w = 0, mean(y^2)).
+    rc, out, err = tfc("run", f"{tmp}/fit.tg", "--graph", "eval", *data, "--epochs", "1")
+    m = re.search(r"^epoch 1/1: loss (\S+) \(6 steps", out, re.M)
+    check("--epochs on an inference graph", rc == 0 and m and np.isclose(float(m.group(1)),
+                                                                          np.mean(y[:48].astype(np.float64) ** 2),
+                                                                          rtol=1e-5), out + err)
+
+
+def test_training_progress(tmp):
+    """The progress bar is drawn on stderr when it is a terminal, and only then."""
+    import pty
+    import subprocess
+    master, slave = pty.openpty()
+    p = subprocess.run([sys.argv[1], "run", f"{tmp}/fit.tg", "--graph", "fit", "--in", f"x={tmp}/x50.npy", "--in",
+                        f"y={tmp}/y50.npy", "--epochs", "2"], stdout=subprocess.PIPE, stderr=slave, timeout=600)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    text = shown.decode(errors="replace")
+    check("progress bar on a terminal", p.returncode == 0 and "epoch 2/2 [" in text and "6/6" in text and
+          "\x1b[K" in text and "epoch 1/2:" in p.stdout.decode(), repr(text))
+
+
+def test_training_errors(tmp):
+    fit = f"{tmp}/fit.tg"
+    np.save(f"{tmp}/y49.npy", np.zeros((49, 1), np.float32))
+    np.save(f"{tmp}/x5.npy", np.zeros((5, 4), np.float32))
+    np.save(f"{tmp}/y5.npy", np.zeros((5, 1), np.float32))
+    np.save(f"{tmp}/x50_3.npy", np.zeros((50, 3), np.float32))
+    data = ["--in", f"x={tmp}/x50.npy", "--in", f"y={tmp}/y50.npy"]
+    base = ["run", fit, "--graph", "fit"]
+    expect_error("--steps 0", base + ["--random-inputs", "--steps", "0"], "--steps expects a positive integer")
+    expect_error("--epochs 0", base + data + ["--epochs", "0"], "--epochs expects a positive integer")
+    expect_error("--steps with --epochs", base + data + ["--steps", "2", "--epochs", "2"],
+                 "--steps and --epochs exclude each other")
+    expect_error("--bench with --steps", base + ["--random-inputs", "--bench", "2", "--steps", "2"],
+                 "--bench does not combine with --steps")
+    expect_error("--bench with --epochs", base + data + ["--bench", "2", "--epochs", "2"],
+                 "--bench does not combine with --epochs")
+    expect_error("--shuffle without --epochs", base + ["--random-inputs", "--shuffle"], "--shuffle needs --epochs")
+    expect_error("--epochs: fewer rows than the batch", base + ["--in", f"x={tmp}/x5.npy", "--in", f"y={tmp}/y5.npy",
+                                                                "--epochs", "1"],
+                 "x5.npy: 5 rows for input 'x', fewer than the graph's batch of 8")
+    expect_error("--epochs: mismatched rows", base + ["--in", f"x={tmp}/x50.npy", "--in", f"y={tmp}/y49.npy",
+                                                      "--epochs", "1"],
+                 "y49.npy: 49 rows for input 'y', but", "x50.npy has 50 for input 'x'")
+    expect_error("--epochs: wrong row type", base + ["--in", f"x={tmp}/x50_3.npy", "--in", f"y={tmp}/y50.npy",
+                                                     "--epochs", "1"], "x50_3.npy: expected f32[*,4]", "f32[50,3]")
+    expect_error("--epochs: an input without a file", base + ["--in", f"x={tmp}/x50.npy", "--random-inputs",
+                                                              "--epochs", "1"], "input 'y'", "has no --in file")
+    expect_error("a data set without --epochs", base + data, "expected f32[8,4]", "found f32[50,4]", "--epochs")
+    expect_error("--out of a parameter update", base + ["--random-inputs", "--out", f"w={tmp}/w.npy"],
+                 "graph 'fit' has no output named 'w'")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_cpu_backend(tmp)
@@ -211,6 +383,10 @@ def main():
         test_input_errors(tmp)
         test_labels_i64(tmp)
         test_weight_errors(tmp)
+        test_training_steps(tmp)
+        test_training_epochs(tmp)
+        test_training_progress(tmp)
+        test_training_errors(tmp)
     sys.exit(finish())
 
 

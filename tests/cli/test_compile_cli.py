@@ -82,11 +82,14 @@ def test_errors(tmp):
     expect_error("unknown option", ["compile", small, "--threads", "2"], "unknown option '--threads'")
     params_only = write(os.path.join(tmp, "params_only.tg"), "param w : f32[4] = zeros()\n")
     expect_error("no graph", ["compile", params_only, "-o", tmp], "the module has no graph")
-    # A module whose train graph uses `minimize`: the whole module cannot be compiled yet, and the
+    # A module with one graph in error (an out-of-range learning rate) fails as a whole, and the
     # note gives the command that compiles the graph that can.
-    expect_error("graph not compilable yet", ["compile", MLP, "-o", tmp], "'minimize' is not supported yet",
+    one_bad = write(os.path.join(tmp, "one_bad.tg"),
+                    "param w : f32[4] = ones()\ngraph infer(x : f32[4]) -> (y) {\n  y = x * w\n}\n"
+                    "graph train(x : f32[4]) -> (l) {\n  l = sum(x * w)\n  minimize l with sgd(lr=-1)\n}\n")
+    expect_error("one graph in error", ["compile", one_bad, "-o", tmp], "sgd: 'lr' must be >= 0, not -1",
                  "--graph infer")
-    for f in ["small.h", "libsmall.a", "clash.h", "macros.h"]:
+    for f in ["small.h", "libsmall.a", "clash.h", "macros.h", "one_bad.h"]:
         check(f"no {f} after an error", not os.path.exists(os.path.join(tmp, f)), f)
 
 
@@ -218,6 +221,23 @@ def test_weights(tmp):
         check("library starts from --weights", rc == 0 and log.split() == ["1.5", "-2", "3", "0.25"], log)
 
 
+def test_training_module(tmp):
+    """examples/mlp.tg whole: both graphs in one library; the train graph's function takes its
+    inputs and its loss (the updates stay inside the model); the optimizer state is not compiled
+    in (the summary counts and sizes the six weights)."""
+    rc, out, err = tfc("compile", MLP, "-o", tmp, "--name", "mlp")
+    m = SUMMARY.match(out)
+    check("compile mlp.tg (both graphs)", rc == 0 and m and m.group(5) == "2" and m.group(6) == "6" and
+          m.group(7) == str((784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10) * 4 // 1024 + 1),
+          f"rc={rc}\n{out}{err}")
+    if rc != 0:
+        return
+    header = open(os.path.join(tmp, "mlp.h")).read()
+    check("train function", "int mlp_train(mlp_model *m, const float *x, const int32_t *y, float *loss);" in header
+          and "#define MLP_NUM_GRAPHS 2" in header and "momentum_buffer" not in header
+          and "A training step" in header, header[:4000])
+
+
 def main():
     if not shutil.which("gcc") or not shutil.which("pkg-config"):
         print("test_compile_cli.py needs gcc and pkg-config")
@@ -231,6 +251,8 @@ def main():
         test_defaults_and_tgir(tmp)
     with tempfile.TemporaryDirectory() as tmp:
         test_weights(tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        test_training_module(tmp)
     return finish()
 
 

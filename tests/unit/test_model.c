@@ -2,7 +2,9 @@
  * a generated library would declare it, with C kernels for generated code (a loop step, a GEMM
  * through rt_gemm_encode, a failing check) over three graphs and four parameters. Runs, thread
  * counts, two models at once, weights round trips and every refusal (bad descriptors, arguments,
- * weights files) with its message. (Several programs on one executor: test_program.c.) */
+ * weights files) with its message; a second descriptor trains (parameter updates swapped in
+ * after a successful step, optimizer state outside weights files). (Several programs on one
+ * executor: test_program.c.) */
 #define _POSIX_C_SOURCE 200809L
 
 #include "runtime/model.h"
@@ -80,15 +82,15 @@ static void fixture_init(fixture *f) {
     for (int i = 0; i < N; i++) init_w[i] = (float)(i % 17) * 0.25f - 1.5f;
     for (int i = 0; i < K * NC; i++) init_m[i] = (float)((i * 7) % 11) * 0.5f - 2.0f;
     memset(f, 0, sizeof *f);
-    f->params[0] = (rt_aot_param){"w", RT_F32, 1, dims_vec, init_w, sizeof init_w};
-    f->params[1] = (rt_aot_param){"m", RT_F32, 2, dims_m, init_m, sizeof init_m};
-    f->params[2] = (rt_aot_param){"step", RT_I64, 0, NULL, &init_step, 8};
-    f->params[3] = (rt_aot_param){"empty", RT_F32, 1, dims_empty, NULL, 0};
+    f->params[0] = (rt_aot_param){"w", RT_F32, 1, dims_vec, init_w, sizeof init_w, 0};
+    f->params[1] = (rt_aot_param){"m", RT_F32, 2, dims_m, init_m, sizeof init_m, 0};
+    f->params[2] = (rt_aot_param){"step", RT_I64, 0, NULL, &init_step, 8, 0};
+    f->params[3] = (rt_aot_param){"empty", RT_F32, 1, dims_empty, NULL, 0, 0};
 
     f->args[0][0] = (rt_aot_arg){"x", RT_F32, 1, dims_vec, 0};
     f->args[0][1] = (rt_aot_arg){"y", RT_F32, 1, dims_vec, 1};
     f->steps[0][0] = (rt_aot_step){.name = "affine", .kind = RT_STEP_LOOP, .fn = affine, .extent = N, .grain = 64};
-    f->graphs[0] = (rt_aot_graph){"infer", 1, 1, f->args[0], 1, f->steps[0], 0};
+    f->graphs[0] = (rt_aot_graph){"infer", 1, 1, f->args[0], 1, f->steps[0], 0, 0, NULL};
 
     rt_gemm g = {.a = {SLOT_IN, 0},
                  .b = {SLOT_M, 0},
@@ -104,7 +106,7 @@ static void fixture_init(fixture *f) {
     f->steps[1][0] = (rt_aot_step){.name = "mm", .kind = RT_STEP_GEMM, .call = f->gemm_call};
     f->steps[1][1] =
         (rt_aot_step){.name = "add_bias", .kind = RT_STEP_LOOP, .fn = add_bias, .extent = M * NC, .grain = 8};
-    f->graphs[1] = (rt_aot_graph){"matmul", 1, 1, f->args[1], 2, f->steps[1], ARENA_RESULT + M * NC * 4};
+    f->graphs[1] = (rt_aot_graph){"matmul", 1, 1, f->args[1], 2, f->steps[1], ARENA_RESULT + M * NC * 4, 0, NULL};
 
     f->args[2][0] = (rt_aot_arg){"x", RT_F32, 1, dims_vec, 0};
     f->args[2][1] = (rt_aot_arg){"y", RT_F32, 1, dims_vec, 1};
@@ -115,7 +117,7 @@ static void fixture_init(fixture *f) {
                                    .grain = 50,
                                    .n_checks = 1,
                                    .checks = check_messages};
-    f->graphs[2] = (rt_aot_graph){"check", 1, 1, f->args[2], 1, f->steps[2], 0};
+    f->graphs[2] = (rt_aot_graph){"check", 1, 1, f->args[2], 1, f->steps[2], 0, 0, NULL};
 
     f->model = (rt_aot_model){RT_AOT_ABI_VERSION, "toy", 3, f->graphs, 4, f->params};
 }
@@ -315,7 +317,7 @@ static void test_create_errors(void) {
     CHECK(rt_model_create(NULL, NULL) == NULL && strstr(rt_model_create_error(), "no descriptor") != NULL);
     fixture_init(&f);
     f.model.abi_version = RT_AOT_ABI_VERSION + 1;
-    expect_create_error(&f, 1, "ABI version 2 but this runtime reads version 1");
+    expect_create_error(&f, 1, "ABI version 3 but this runtime reads version 2");
     fixture_init(&f);
     f.params[0].dtype = 9;
     expect_create_error(&f, 1, "parameter 'w': invalid dtype 9");
@@ -361,7 +363,7 @@ static void test_create_errors(void) {
     /* 2^60 bytes: no allocator gives that, and the data is never read. */
     static const int64_t huge_dims[] = {(int64_t)1 << 58};
     fixture_init(&f);
-    f.params[1] = (rt_aot_param){"huge", RT_F32, 1, huge_dims, init_m, (int64_t)1 << 60};
+    f.params[1] = (rt_aot_param){"huge", RT_F32, 1, huge_dims, init_m, (int64_t)1 << 60, 0};
     f.model.n_params = 2;
     expect_create_error(&f, 1, "out of memory allocating parameter 'huge' (1152921504606846976 bytes)");
 }
@@ -583,6 +585,243 @@ static void test_weights_refused(const char *dir) {
     rt_model_destroy(m);
 }
 
+/* ---- training: a graph with parameter updates and optimizer state ------------------------- */
+
+/* Model "sgd": parameter w (f32[T]) and its momentum buffer vel (state). Graph train(x) -> loss:
+   loss = sum(w * x) (before the update), vel' = 0.9 vel + x, w' = w - 0.125 vel'; its check
+   refuses x < -100. Graph infer(x) -> y = w * x reads w as the last step left it. */
+#define T 300
+enum { TS_ARENA, TS_X, TS_LOSS, TS_NEW_W, TS_NEW_VEL, TS_W, TS_VEL, TS_SLOTS };
+enum { IS_ARENA, IS_X, IS_Y, IS_W, IS_VEL, IS_SLOTS };
+
+static int train_updates(char *const *slots, int64_t begin, int64_t end, char *scratch) {
+    (void)scratch;
+    const float *x = (const float *)slots[TS_X], *w = (const float *)slots[TS_W], *vel = (const float *)slots[TS_VEL];
+    float *new_w = (float *)slots[TS_NEW_W], *new_vel = (float *)slots[TS_NEW_VEL];
+    for (int64_t i = begin; i < end; i++) {
+        if (x[i] < -100) return 1;
+        new_vel[i] = 0.9f * vel[i] + x[i];
+        new_w[i] = w[i] - 0.125f * new_vel[i];
+    }
+    return 0;
+}
+
+static int train_loss(char *const *slots, int64_t begin, int64_t end, char *scratch) {
+    (void)scratch, (void)begin, (void)end;
+    const float *x = (const float *)slots[TS_X], *w = (const float *)slots[TS_W];
+    float sum = 0;
+    for (int i = 0; i < T; i++) sum += w[i] * x[i];
+    *(float *)slots[TS_LOSS] = sum;
+    return 0;
+}
+
+static int scale_by_w(char *const *slots, int64_t begin, int64_t end, char *scratch) {
+    (void)scratch;
+    const float *x = (const float *)slots[IS_X], *w = (const float *)slots[IS_W];
+    float *y = (float *)slots[IS_Y];
+    for (int64_t i = begin; i < end; i++) y[i] = w[i] * x[i];
+    return 0;
+}
+
+static const int64_t dims_t[] = {T};
+static _Alignas(64) float init_tw[T];
+static const char *const train_messages[] = {"x is out of range"};
+
+typedef struct train_fixture {
+    rt_aot_param params[2];
+    rt_aot_arg args[2][2];
+    rt_aot_step steps[2][2];
+    int64_t updates[2];
+    rt_aot_graph graphs[2];
+    rt_aot_model model;
+} train_fixture;
+
+static void train_fixture_init(train_fixture *f) {
+    for (int i = 0; i < T; i++) init_tw[i] = (float)(i % 13) * 0.5f - 3.0f;
+    memset(f, 0, sizeof *f);
+    f->params[0] = (rt_aot_param){"w", RT_F32, 1, dims_t, init_tw, sizeof init_tw, 0};
+    f->params[1] = (rt_aot_param){"vel", RT_F32, 1, dims_t, NULL, sizeof init_tw, 1};
+    f->args[0][0] = (rt_aot_arg){"x", RT_F32, 1, dims_t, 0};
+    f->args[0][1] = (rt_aot_arg){"loss", RT_F32, 0, NULL, 1};
+    f->steps[0][0] = (rt_aot_step){.name = "updates",
+                                   .kind = RT_STEP_LOOP,
+                                   .fn = train_updates,
+                                   .extent = T,
+                                   .grain = 16,
+                                   .n_checks = 1,
+                                   .checks = train_messages};
+    f->steps[0][1] = (rt_aot_step){.name = "loss", .kind = RT_STEP_LOOP, .fn = train_loss, .extent = 1, .grain = 1};
+    f->updates[0] = 0;
+    f->updates[1] = 1;
+    f->graphs[0] = (rt_aot_graph){"train", 1, 1, f->args[0], 2, f->steps[0], 0, 2, f->updates};
+    f->args[1][0] = (rt_aot_arg){"x", RT_F32, 1, dims_t, 0};
+    f->args[1][1] = (rt_aot_arg){"y", RT_F32, 1, dims_t, 1};
+    f->steps[1][0] = (rt_aot_step){.name = "scale", .kind = RT_STEP_LOOP, .fn = scale_by_w, .extent = T, .grain = 16};
+    f->graphs[1] = (rt_aot_graph){"infer", 1, 1, f->args[1], 1, f->steps[1], 0, 0, NULL};
+    f->model = (rt_aot_model){RT_AOT_ABI_VERSION, "sgd", 2, f->graphs, 2, f->params};
+}
+
+/* What `steps` training steps on x give, computed here: the values before and after each. */
+typedef struct train_ref {
+    float w[T], vel[T], loss;
+} train_ref;
+
+static void train_reference(const float *x, int steps, train_ref *r) {
+    memcpy(r->w, init_tw, sizeof r->w);
+    memset(r->vel, 0, sizeof r->vel);
+    for (int s = 0; s < steps; s++) {
+        float sum = 0;
+        for (int i = 0; i < T; i++) sum += r->w[i] * x[i];
+        r->loss = sum;
+        for (int i = 0; i < T; i++) {
+            r->vel[i] = 0.9f * r->vel[i] + x[i];
+            r->w[i] = r->w[i] - 0.125f * r->vel[i];
+        }
+    }
+}
+
+static rt_model *create_model(const rt_aot_model *d, int threads) {
+    rt_model_options o = {.num_threads = threads};
+    rt_model *m = rt_model_create(d, &o);
+    CHECK(m != NULL, "%s", rt_model_create_error());
+    return m;
+}
+
+static int run_train(rt_model *m, const float *x, float *loss) {
+    void *args[2] = {(void *)x, loss};
+    return rt_model_run(m, 0, args);
+}
+
+/* w as the model holds it, through the infer graph (y = w * x at x = 1). */
+static bool model_w_is(rt_model *m, const float *want) {
+    static float ones[T], y[T];
+    for (int i = 0; i < T; i++) ones[i] = 1;
+    void *args[2] = {ones, y};
+    return rt_model_run(m, 1, args) == 0 && memcmp(y, want, sizeof y) == 0;
+}
+
+static void test_training_steps(void) {
+    train_fixture f;
+    train_fixture_init(&f);
+    static float x[T];
+    for (int i = 0; i < T; i++) x[i] = (float)((i * 7) % 5) * 0.25f - 0.5f;
+    const int threads[] = {1, 3};
+    for (int t = 0; t < 2; t++) {
+        rt_model_options o = {.num_threads = threads[t]};
+        rt_model *m = rt_model_create(&f.model, &o);
+        CHECK(m != NULL, "%s", rt_model_create_error());
+        if (!m) return;
+        CHECK(model_w_is(m, init_tw), "w before training");
+        train_ref ref;
+        for (int s = 1; s <= 5; s++) {
+            float loss = -1;
+            CHECK(run_train(m, x, &loss) == 0, "%s", rt_model_error(m));
+            train_reference(x, s, &ref);
+            CHECK(loss == ref.loss, "step %d: loss %g, want %g (the value before the update)", s, loss, ref.loss);
+            CHECK(model_w_is(m, ref.w), "%d threads, step %d: w is not the updated value", threads[t], s);
+        }
+        /* The descriptor's initial values are read-only and stay as they were. */
+        CHECK(init_tw[1] == -2.5f);
+        rt_model_destroy(m);
+    }
+}
+
+/* A step whose check fails changes no parameter and no state: the next good step gives what it
+   would have given without it. */
+static void test_training_failed_step(void) {
+    train_fixture f;
+    train_fixture_init(&f);
+    static float x[T], bad[T];
+    for (int i = 0; i < T; i++) x[i] = bad[i] = (float)(i % 3) - 1.0f;
+    bad[T - 1] = -1000;
+    rt_model *m = create_model(&f.model, 2);
+    if (!m) return;
+    float loss;
+    CHECK(run_train(m, x, &loss) == 0, "%s", rt_model_error(m));
+    CHECK(run_train(m, bad, &loss) != 0 &&
+              strcmp(rt_model_error(m), "sgd_train: x is out of range (in kernel updates)") == 0,
+          "'%s'", rt_model_error(m));
+    CHECK(run_train(m, x, &loss) == 0, "%s", rt_model_error(m));
+    train_ref ref;
+    train_reference(x, 2, &ref);
+    CHECK(loss == ref.loss && model_w_is(m, ref.w), "the failed step changed the parameters or the state");
+    rt_model_destroy(m);
+}
+
+/* Weights files hold w only; loading one neither needs nor resets the momentum buffer. */
+static void test_training_weights(const char *dir) {
+    train_fixture f;
+    train_fixture_init(&f);
+    static float x[T];
+    for (int i = 0; i < T; i++) x[i] = (float)(i % 4) * 0.5f;
+    char path[512], bad_path[512], want[1024];
+    snprintf(path, sizeof path, "%s/trained.safetensors", dir);
+    snprintf(bad_path, sizeof bad_path, "%s/with_state.safetensors", dir);
+    rt_model *m = create_model(&f.model, 2);
+    if (!m) return;
+    float loss;
+    CHECK(run_train(m, x, &loss) == 0 && run_train(m, x, &loss) == 0, "%s", rt_model_error(m));
+    CHECK(rt_model_save_weights(m, path) == 0, "%s", rt_model_error(m));
+    rt_array_set s = {0, NULL};
+    char err[512];
+    CHECK(rt_safetensors_read(path, &s, err, sizeof err) == 0, "%s", err);
+    train_ref ref;
+    train_reference(x, 2, &ref);
+    const rt_array *w = rt_array_set_find(&s, "w");
+    CHECK(s.count == 1 && w && w->nbytes == sizeof ref.w && memcmp(w->data, ref.w, sizeof ref.w) == 0,
+          "the file must hold the trained w and nothing else (%d tensors)", s.count);
+
+    /* A second model loads the trained w; its state is its own (zero), the first keeps its own. */
+    rt_model *m2 = create_model(&f.model, 1);
+    CHECK(m2 && rt_model_load_weights(m2, path) == 0 && model_w_is(m2, ref.w), "%s", rt_model_error(m2));
+    CHECK(rt_model_load_weights(m, path) == 0 && run_train(m, x, &loss) == 0, "%s", rt_model_error(m));
+    train_reference(x, 3, &ref);
+    CHECK(loss == ref.loss && model_w_is(m, ref.w), "loading weights reset the momentum buffer");
+
+    /* A tensor that names the state is refused, and changes nothing. */
+    rt_array v = {.dtype = RT_F32, .rank = 1, .dims = {T}, .data = ref.vel, .nbytes = sizeof ref.vel};
+    CHECK(rt_array_set_add(&s, "vel", &v) == 0);
+    write_set(bad_path, &s);
+    snprintf(want, sizeof want,
+             "sgd_load_weights: %s: tensor 'vel' is optimizer state, which weights files do not hold", bad_path);
+    expect_error(m, rt_model_load_weights(m, bad_path), want);
+    CHECK(model_w_is(m, ref.w));
+    rt_model_destroy(m);
+    rt_model_destroy(m2);
+    remove(path);
+    remove(bad_path);
+}
+
+static void expect_train_create_error(const train_fixture *f, const char *needle) {
+    rt_model *m = rt_model_create(&f->model, NULL);
+    const char *got = rt_model_create_error();
+    CHECK(m == NULL && strstr(got, needle) != NULL, "expected '%s', got '%s'", needle, got);
+    rt_model_destroy(m);
+}
+
+static void test_training_descriptor_errors(void) {
+    train_fixture f;
+    train_fixture_init(&f);
+    f.updates[1] = 2;
+    expect_train_create_error(&f, "graph 'train': update 1 names parameter 2 (the model has 2)");
+    train_fixture_init(&f);
+    f.updates[1] = 0;
+    expect_train_create_error(&f, "graph 'train': parameter 'w' is updated twice");
+    train_fixture_init(&f);
+    f.graphs[0].updates = NULL;
+    expect_train_create_error(&f, "graph 'train': malformed update table (2 updates)");
+    train_fixture_init(&f);
+    f.graphs[0].n_updates = -1;
+    expect_train_create_error(&f, "graph 'train': malformed update table (-1 updates)");
+    train_fixture_init(&f);
+    f.params[1].state = 2;
+    expect_train_create_error(&f, "parameter 'vel' has state flag 2 (0 or 1)");
+    /* Only state may come without data. */
+    train_fixture_init(&f);
+    f.params[1].state = 0;
+    expect_train_create_error(&f, "parameter 'vel' has no data");
+}
+
 /* ---- encodings ----------------------------------------------------------------------------- */
 
 static void test_encodings(void) {
@@ -656,6 +895,10 @@ int main(void) {
     test_no_graphs(dir);
     test_weights_round_trip(dir);
     test_weights_refused(dir);
+    test_training_steps();
+    test_training_failed_step();
+    test_training_weights(dir);
+    test_training_descriptor_errors();
     rmdir(dir);
     printf("%d checks, %d failures\n", checks, failures);
     return failures != 0;
