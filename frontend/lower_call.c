@@ -1,6 +1,7 @@
 /* lower_call.c — calls: ops bound generically from their ops.def signatures (positional then
  * keyword arguments, defaults and markers, attribute kinds), the zeros/ones aliases of full,
- * inlining of user fns (with recursion and depth checks), and the not-yet-supported names. */
+ * grad(y, x), inlining of user fns (with recursion and depth checks), and the names that are
+ * misplaced in a call. */
 #include "frontend/lower.h"
 
 #include <stdlib.h>
@@ -374,6 +375,31 @@ static fe_value lower_op_call(fe_ctx *c, ir_op op, const fe_sig *s, const fe_exp
     return fe_emit(c, op, operands, ops.n, attrs, call->loc);
 }
 
+/* ---- grad ---------------------------------------------------------------------------------- */
+
+/* grad(y, x) -> a grad node, which the autodiff pass replaces (docs/training.md). shape_grad
+ * checks y (a float scalar) and x (a float value); x must be a value of the graph, since the
+ * gradient with respect to a number written in place would always be zero. */
+static fe_value lower_grad_call(fe_ctx *c, const fe_expr *call) {
+    fe_sig s;
+    IR_ASSERT(fe_sig_parse(&s, "grad", "y, x"));
+    fe_value vals[2];
+    bool set[2] = {false, false};
+    if (!fe_bind_args(c, &s, call, vals, set)) return fe_error_value();
+    for (int i = 0; i < 2; i++) {
+        bool number = vals[i].kind == FE_V_INT || vals[i].kind == FE_V_FLOAT || vals[i].kind == FE_V_BOOL;
+        if (vals[i].kind == FE_V_TENSOR || (i == 0 && number)) continue;
+        if (number) {
+            fe_error(c, vals[i].loc, "grad: 'x' must be a value of the graph (an input, a parameter or a computed "
+                                     "value), not %s literal", fe_value_desc(&vals[i]));
+            return fe_error_value();
+        }
+        kind_error(c, &s, i, &vals[i], "a tensor");
+        return fe_error_value();
+    }
+    return fe_emit(c, IR_OP_GRAD, vals, 2, NULL, call->loc);
+}
+
 /* ---- fn calls ------------------------------------------------------------------------------- */
 
 static bool fn_call_ok(fe_ctx *c, const fe_item *fn, const fe_expr *call) {
@@ -472,13 +498,12 @@ static void unknown_function(fe_ctx *c, const fe_expr *call) {
     else fe_error(c, call->loc, "unknown function '%s'", call->str);
 }
 
-/* Names the language knows but this compiler does not run yet, or only elsewhere. */
+/* Calls that cannot be made where they are: optimizers and initializers in a body, anything in
+ * an initializer's arguments. */
 static bool misplaced_call(fe_ctx *c, const fe_expr *call) {
     static const char *const optimizers[] = {"sgd", "adam", NULL};
     static const char *const initializers[] = {"normal", "uniform", "glorot", "he", "load", NULL};
-    if (strcmp(call->str, "grad") == 0)
-        fe_error(c, call->loc, "'grad' is not supported yet");
-    else if (is_one_of(call->str, optimizers))
+    if (is_one_of(call->str, optimizers))
         fe_error(c, call->loc, "'%s' is an optimizer: it can only follow 'minimize LOSS with'", call->str);
     else if (is_one_of(call->str, initializers))
         fe_error(c, call->loc, "'%s' is a parameter initializer: use it as 'param NAME : TYPE = %s(...)'", call->str,
@@ -501,6 +526,10 @@ int fe_lower_call(fe_ctx *c, const fe_expr *e, fe_value *out, int max) {
     const fe_item *fn = fe_map_get(&c->fns, e->str);
     if (fn && c->g) return lower_fn_call(c, fn, e, out, max);
     if (misplaced_call(c, e)) return 0;
+    if (strcmp(e->str, "grad") == 0) {
+        out[0] = lower_grad_call(c, e);
+        return 1;
+    }
     ir_op op = ir_op_lookup(e->str);
     if (strcmp(e->str, "zeros") == 0 || strcmp(e->str, "ones") == 0) {
         bool zeros = e->str[0] == 'z';

@@ -123,3 +123,33 @@ int ir_build_sum_to(ir_builder *b, int x, const ir_type *to) {
     int s = n ? ir_build_reduce_axes(b, IR_OP_SUM, x, axes, n, true) : x;
     return ir_build_reshape(b, s, to->dims, to->rank);
 }
+
+int ir_build_slice(ir_builder *b, int x, const int64_t *start, const int64_t *stop, const int64_t *step) {
+    if (b->failed || x < 0) return -1;
+    const ir_type *t = ir_build_type(b, x);
+    ir_attr attrs[IR_ATTR_COUNT] = {{0}};
+    bool whole = true;
+    attrs[IR_ATTR_START].n = attrs[IR_ATTR_STOP].n = attrs[IR_ATTR_STEP].n = t->rank;
+    for (int i = 0; i < t->rank; i++) {
+        int64_t s = step ? step[i] : 1;
+        attrs[IR_ATTR_START].v[i] = start[i];
+        attrs[IR_ATTR_STOP].v[i] = stop[i];
+        attrs[IR_ATTR_STEP].v[i] = s;
+        whole = whole && s == 1 && start[i] == 0 && stop[i] >= t->dims[i];
+    }
+    return whole ? x : ir_build(b, IR_OP_SLICE, &x, 1, attrs);
+}
+
+int ir_build_pad(ir_builder *b, int x, const int64_t *lo, const int64_t *hi) {
+    if (b->failed || x < 0) return -1;
+    int rank = ir_build_type(b, x)->rank;
+    ir_attr attrs[IR_ATTR_COUNT] = {{0}};
+    bool none = true;
+    attrs[IR_ATTR_LO].n = attrs[IR_ATTR_HI].n = rank;
+    for (int i = 0; i < rank; i++) {
+        attrs[IR_ATTR_LO].v[i] = lo[i];
+        attrs[IR_ATTR_HI].v[i] = hi[i];
+        none = none && lo[i] == 0 && hi[i] == 0;
+    }
+    return none ? x : ir_build(b, IR_OP_PAD, &x, 1, attrs);
+}

@@ -345,24 +345,35 @@ int ir_build_reduce_axes(ir_builder *b, ir_op op, int x, const int *axes, int n_
 /* The gradient of a broadcast: sums x (of a broadcast result's shape) over the axes that
  * broadcasting added or stretched, down to type `to` (x itself when the shapes agree). */
 int ir_build_sum_to(ir_builder *b, int x, const ir_type *to);
+/* slice(x) with start/stop/step per axis of x (step NULL: all ones), normalized by the shape rule
+ * as Python's slice.indices; x itself when it keeps every element in order. */
+int ir_build_slice(ir_builder *b, int x, const int64_t *start, const int64_t *stop, const int64_t *step);
+/* pad(x) with zeros: lo[i] before and hi[i] after axis i; x itself when every width is 0. */
+int ir_build_pad(ir_builder *b, int x, const int64_t *lo, const int64_t *hi);
 static inline const ir_type *ir_build_type(const ir_builder *b, int id) { return &b->g->nodes[id]->type; }
 
 /* ---- ir/rewrite.c: graph rewriting for passes ------------------------------------------ */
 
 /* Appends a copy of n (operands, attributes, type, location; no group, not planned). */
 ir_node *ir_graph_clone_node(ir_graph *g, const ir_node *n);
-/* Makes every use of node `from` (operands and graph outputs) use node `to` instead. New nodes
- * may be appended after their users: ir_graph_cleanup restores the order. */
+/* Makes every use of node `from` (operands, graph outputs, the minimize loss) use node `to`
+ * instead. New nodes may be appended after their users: ir_graph_cleanup restores the order. */
 void ir_graph_replace_uses(ir_graph *g, int from, int to);
-/* Number of uses of each node (operand slots plus graph outputs), in a caller-freed array. */
+/* Points every root at repl[its node id]: outputs and the minimize loss. */
+static inline void ir_graph_remap_roots(ir_graph *g, const int *repl) {
+    for (int i = 0; i < g->n_outputs; i++) g->output_nodes[i] = repl[g->output_nodes[i]];
+    if (g->minimize) g->minimize->loss = repl[g->minimize->loss];
+}
+/* Number of uses of each node (operand slots, graph outputs, the minimize loss), in a
+ * caller-freed array. */
 int *ir_graph_use_counts(const ir_graph *g);
 /* Restores the invariants after a rewrite: drops nodes marked dead, orders nodes
  * topologically (keeping the existing order where it can, and each fusion group contiguous),
  * renumbers ids and operands, drops groups left empty. Returns false (after reporting an
  * internal error) if the graph has a cycle or a dead node is still used. */
 bool ir_graph_cleanup(ir_graph *g, ir_diag *d);
-/* Marks every node no output depends on as dead (input nodes are kept: they are the graph's
- * signature). Returns how many. */
+/* Marks every node that no output and no minimize loss depends on as dead (input nodes are
+ * kept: they are the graph's signature). Returns how many. */
 int ir_graph_mark_unused(ir_graph *g);
 
 /* ---- ir/schedule.c: the kernels of a graph ------------------------------------------------ */
@@ -448,8 +459,30 @@ bool ir_shape_same_dtype(ir_node *n, ir_diag *d, const ir_type *a, const ir_type
 /* ---- ir/verify.c: the verifier ------------------------------------------------------------- */
 
 /* Checks the structural invariants (operand ids in range and earlier, arity, attributes
- * normalized, types equal to what inference gives, outputs bound). Reports each problem. */
+ * normalized, types equal to what inference gives, outputs bound, parameter updates and the
+ * minimize line well formed). Reports each problem. */
 bool ir_verify_module(ir_module *m, ir_diag *d);
+
+/* The optimizers' hyperparameters (docs/training.md), in the order the text form writes them:
+ * the ir_minimize field, the optimizers that take it, the language's default and PyTorch's range
+ * min <= v < max (finite). The verifier and the text parser check them against it. */
+typedef struct ir_hyper_info {
+    const char *name;
+    size_t offset;            /* offsetof(ir_minimize, field) */
+    unsigned optims;          /* bit 1u << IR_OPTIM_* for each optimizer that takes it */
+    bool required;            /* no default: lr */
+    double default_value;
+    double min, max;          /* max INFINITY: no upper bound (the value must still be finite) */
+} ir_hyper_info;
+enum { IR_N_HYPERS = 6 };
+extern const ir_hyper_info ir_hyper_table[IR_N_HYPERS];
+static inline double *ir_hyper_field(ir_minimize *mz, const ir_hyper_info *h) {
+    return (double *)((char *)mz + h->offset);
+}
+static inline double ir_hyper_get(const ir_minimize *mz, const ir_hyper_info *h) {
+    return *(const double *)((const char *)mz + h->offset);
+}
+static inline bool ir_hyper_in_range(const ir_hyper_info *h, double v) { return v >= h->min && v < h->max; }
 
 /* ---- ir/cost.c: the cost model ------------------------------------------------------------- */
 
