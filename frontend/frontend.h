@@ -20,11 +20,10 @@ typedef struct fe_options {
  * error it can find (several per run where the parser recovers) and returns NULL if any. */
 ir_module *fe_compile(ir_diag *d, int file, const fe_options *opt);
 
-/* As fe_compile, but lowers only the graph named only_graph (with all parameters): errors in
- * the module's other graph bodies (a `minimize` that is not supported yet, say) are neither
- * looked for nor reported; syntax errors and module-level errors always are. An unknown
- * graph name is an error. Lets `tfc run --graph infer` use a module whose `train` graph
- * cannot be compiled yet. */
+/* As fe_compile, but lowers only the graph named only_graph (with all parameters): the module's
+ * other graph bodies are neither lowered nor checked; syntax errors and module-level errors
+ * always are reported. An unknown graph name is an error. What `--graph G` gives the commands
+ * that work on one graph (a library of that graph alone, a run that compiles nothing else). */
 ir_module *fe_compile_partial(ir_diag *d, int file, const fe_options *opt, const char *only_graph);
 
 #endif

@@ -1,9 +1,10 @@
 /* lower.c — lowering a parsed module to Graph IR: consts and their -D overrides, the module's
- * name tables, name binding (single assignment), graph bodies and outputs, and the entry
- * points fe_compile and fe_compile_partial. */
+ * name tables, name binding (single assignment), graph bodies, `minimize` and outputs, and the
+ * entry points fe_compile and fe_compile_partial. */
 #include "frontend/lower.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,119 @@ const char *fe_closest_in(fe_ctx *c, const char *name, const fe_map *a, const fe
     return ir_closest(name, names, n);
 }
 
+/* ---- minimize ------------------------------------------------------------------------------ */
+
+/* The optimizer's signature from the IR's table of hyperparameters (its order is the positional
+ * order: sgd(lr, momentum, weight_decay), adam(lr, beta1, beta2, eps, weight_decay)); hyper[i]
+ * is parameter i's row. */
+static void optimizer_sig(ir_optim_kind kind, fe_sig *s, const ir_hyper_info **hyper) {
+    memset(s, 0, sizeof *s);
+    s->callee = ir_optim_name(kind);
+    for (int i = 0; i < IR_N_HYPERS; i++) {
+        const ir_hyper_info *h = &ir_hyper_table[i];
+        if (!(h->optims & (1u << kind))) continue;
+        IR_ASSERT(s->n < FE_MAX_SIG && strlen(h->name) < sizeof s->p[s->n].name);
+        fe_sig_param *p = &s->p[s->n];
+        strcpy(p->name, h->name);
+        p->kind = FE_K_FLOAT;
+        p->attr = -1;
+        p->has_default = !h->required;   /* the default is read from the table, not from p->def */
+        hyper[s->n++] = h;
+    }
+}
+
+/* The shortest text that reads back as v (0.1, not 0.10000000000000001), for messages. */
+static const char *number_text(char *buf, size_t size, double v) {
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, size, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    return buf;
+}
+
+/* PyTorch's range checks (torch.optim.SGD and Adam raise ValueError outside them). */
+static bool hyper_in_range(fe_ctx *c, const char *callee, const ir_hyper_info *h, const fe_value *v, double x) {
+    if (ir_hyper_in_range(h, x)) return true;
+    char text[32], lo[32], hi[32], range[80];
+    number_text(lo, sizeof lo, h->min);
+    if (isinf(h->max)) snprintf(range, sizeof range, ">= %s", lo);
+    else snprintf(range, sizeof range, "in [%s, %s)", lo, number_text(hi, sizeof hi, h->max));
+    fe_error(c, v->loc, "%s: '%s' must be %s, not %s", callee, h->name, range, number_text(text, sizeof text, x));
+    return false;
+}
+
+static void unknown_optimizer(fe_ctx *c, const fe_expr *call) {
+    const char *names[IR_OPTIM_COUNT];
+    for (int k = 0; k < IR_OPTIM_COUNT; k++) names[k] = ir_optim_name((ir_optim_kind)k);
+    const char *near = ir_closest(call->str, names, IR_OPTIM_COUNT);
+    if (near) fe_error(c, call->loc, "unknown optimizer '%s'; did you mean '%s'?", call->str, near);
+    else fe_error(c, call->loc, "'%s' is not an optimizer (the optimizers are sgd and adam)", call->str);
+}
+
+/* `OPT(args)` after `with`: its kind and hyperparameters, numbers or consts, bound like an op's
+ * arguments (positional, then keywords; defaults for the rest). False after an error. */
+static bool lower_optimizer(fe_ctx *c, const fe_expr *call, ir_minimize *out) {
+    ir_optim_kind kind;
+    if (!ir_optim_lookup(call->str, &kind)) {
+        unknown_optimizer(c, call);
+        return false;
+    }
+    fe_sig s;
+    const ir_hyper_info *hyper[FE_MAX_SIG];
+    optimizer_sig(kind, &s, hyper);
+    fe_value vals[FE_MAX_SIG];
+    bool set[FE_MAX_SIG] = {0};
+    if (!fe_bind_args(c, &s, call, vals, set)) return false;
+    *out = (ir_minimize){.kind = kind};
+    bool ok = true;
+    for (int i = 0; i < s.n; i++) {
+        double *x = ir_hyper_field(out, hyper[i]);
+        *x = hyper[i]->default_value;
+        if (!set[i]) continue;
+        ok = fe_float_arg(c, &s, i, vals, set, x) && hyper_in_range(c, s.callee, hyper[i], &vals[i], *x) && ok;
+    }
+    return ok;
+}
+
+/* The loss: a bound name whose value is a scalar f32 tensor; its node id, or -1 after an error. */
+static int lower_loss(fe_ctx *c, const fe_name *name) {
+    fe_expr use = {.kind = FE_E_NAME, .loc = name->loc, .depth = 1, .str = name->name};
+    fe_value v = fe_lower_expr(c, &use);
+    if (v.kind == FE_V_ERROR) return -1;
+    if (v.kind != FE_V_TENSOR) {
+        fe_error(c, name->loc, "minimize: the loss '%s' must be a scalar f32 tensor, not %s", name->name,
+                 fe_value_desc(&v));
+        return -1;
+    }
+    const ir_type *t = &c->g->nodes[v.node]->type;
+    if (t->dtype == IR_F32 && t->rank == 0) return v.node;
+    const char *hint = !ir_dtype_is_float(t->dtype) ? ""
+                       : t->rank > 0                ? " (reduce it to one value: mean or sum)"
+                                                    : " (cast it: cast(x, f32))";
+    fe_error(c, name->loc, "minimize: the loss '%s' must be a scalar f32 (f32[]), but it is %s%s", name->name,
+             ir_type_text(t).s, hint);
+    return -1;
+}
+
+/* `minimize LOSS with OPT(...)`: sets the graph's minimize line, which the optimizer pass turns
+ * into gradients and parameter updates. One per graph. */
+static void lower_minimize(fe_ctx *c, const fe_stmt *st) {
+    if (c->minimize_loc.line > 0) {
+        if (fe_error(c, st->loc, "graph '%s' has a second 'minimize'; a graph minimizes one loss", c->g->name))
+            ir_note(c->d, c->minimize_loc, "the first 'minimize' is here");
+        return;
+    }
+    c->minimize_loc = st->loc;
+    int loss = lower_loss(c, st->targets[0]);
+    ir_minimize mz;
+    bool ok = lower_optimizer(c, st->value, &mz);
+    if (loss < 0 || !ok) return;
+    mz.loss = loss;
+    mz.loc = st->loc;
+    c->g->minimize = ir_alloc(c->m->arena, sizeof mz);
+    *c->g->minimize = mz;
+}
+
 /* ---- statements ----------------------------------------------------------------------------- */
 
 /* `a, b = f(x)`: only a fn call can give several values, and exactly as many as are bound. */
@@ -115,11 +229,7 @@ static void lower_multi_assign(fe_ctx *c, const fe_stmt *st, fe_value *vals) {
 
 static void lower_stmt(fe_ctx *c, const fe_stmt *st) {
     if (st->kind == FE_S_MINIMIZE) {
-        fe_error(c, st->loc, "'minimize' is not supported yet");
-        /* The CLI can still compile the module's other graphs alone (fe_compile_partial). */
-        if (c->n_graphs > 1)
-            ir_note(c->d, st->loc, "graph '%s' cannot be compiled; the other graphs can still be run alone with --graph",
-                    c->g->name);
+        lower_minimize(c, st);
         return;
     }
     fe_value *vals = ir_alloc(c->arena, sizeof *vals * (size_t)st->n_targets);
@@ -192,6 +302,7 @@ static void lower_graph(fe_ctx *c, const fe_item *it) {
     c->body = &body;
     c->depth = c->calls = 0;
     c->graph_too_big = c->too_deep = false;
+    c->minimize_loc = IR_NO_LOC;
     lower_inputs(c, it);
     fe_lower_stmts(c, it->body, it->n_body);
     fe_map listed = {0};
@@ -314,15 +425,14 @@ static void declare_fn(fe_ctx *c, const fe_item *it) {
     fe_map_put(c->arena, &c->fns, it->name.name, (void *)it);
 }
 
-static bool declare_graph(fe_ctx *c, fe_map *graphs, const fe_item *it) {
+static void declare_graph(fe_ctx *c, fe_map *graphs, const fe_item *it) {
     const fe_item *prev = fe_map_get(graphs, it->name.name);
     if (prev) {
         if (fe_error(c, it->name.loc, "redefinition of graph '%s'", it->name.name))
             ir_note(c->d, prev->name.loc, "'%s' is first defined here", it->name.name);
-        return false;
+        return;
     }
     fe_map_put(c->arena, graphs, it->name.name, (void *)it);
-    return true;
 }
 
 static void lower_module(fe_ctx *c, const char *only_graph) {
@@ -331,7 +441,7 @@ static void lower_module(fe_ctx *c, const char *only_graph) {
     for (int i = 0; i < c->ast->items.n; i++) {
         const fe_item *it = c->ast->items.items[i];
         if (it->kind == FE_I_FN) declare_fn(c, it);
-        else if (it->kind == FE_I_GRAPH) c->n_graphs += declare_graph(c, &graphs, it);
+        else if (it->kind == FE_I_GRAPH) declare_graph(c, &graphs, it);
         else if (it->kind == FE_I_PARALLEL) fe_error(c, it->loc, "'parallel' is not supported yet");
     }
     fe_lower_params(c);

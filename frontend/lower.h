@@ -91,7 +91,6 @@ typedef struct fe_ctx {
     fe_map reported;            /* "file:line:col" of errors already reported */
     fe_map inlined;             /* fns inlined at least once (the others get a names-only check) */
     fe_sig sigs[IR_OP_COUNT];
-    int n_graphs;               /* graphs declared in the module */
     fe_sig zeros_sig, ones_sig; /* the aliases zeros([..], dtype) and ones([..], dtype) of full */
     /* the graph being lowered */
     ir_graph *g;
@@ -101,6 +100,7 @@ typedef struct fe_ctx {
     int calls;                  /* fn calls inlined into g so far */
     bool graph_too_big;
     bool too_deep;
+    ir_loc minimize_loc;        /* the graph's first `minimize` (line 0: none yet) */
     int errors_at_start;
     bool stopped;               /* FE_MAX_ERRORS reached: lower nothing more */
 } fe_ctx;

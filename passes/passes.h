@@ -43,8 +43,9 @@ typedef struct pass_pipeline {
 } pass_pipeline;
 
 /* The -O0..-O3 pipelines (each a straight list in one function, passes/pipeline.c), cut after
- * the last pass a dump stage needs: "opt" stops before fusion, "fused" after it, "plan" (and
- * NULL) runs everything. -O0 runs no optimization; only the plan, when the stage asks for it. */
+ * the last pass a dump stage needs: "graph" runs nothing, "opt" stops before fusion, "fused"
+ * after it, "plan" (and NULL) runs everything. Every level starts with optimizer and autodiff
+ * (training lowered); -O0 runs no optimization after them, only the plan when the stage asks. */
 void pass_pipeline_for_level(int level, const char *stage, pass_pipeline *out);
 /* Parses "a,b,c"; reports an unknown name with a suggestion. */
 bool pass_pipeline_parse(const char *list, pass_pipeline *out, ir_diag *d);

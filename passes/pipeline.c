@@ -1,4 +1,6 @@
 /* pipeline.c — the -O0..-O3 pipelines, each a straight list, and where a dump stage cuts them.
+ * Training comes first at every level: the optimizer pass writes the gradients and updates, the
+ * autodiff pass the backward graph, which every later pass then treats like the forward one.
  * Clean-up passes run again after decomposition because decomposed ops expose new identities. */
 #include "passes/passes.h"
 
@@ -8,6 +10,9 @@ static void add(pass_pipeline *p, pass_id id) { p->ids[p->n++] = id; }
 
 void pass_pipeline_for_level(int level, const char *stage, pass_pipeline *out) {
     out->n = 0;
+    if (stage && strcmp(stage, "graph") == 0) return;   /* the IR as lowered */
+    add(out, PASS_OPTIMIZER);
+    add(out, PASS_AUTODIFF);
     if (level >= 1) {
         add(out, PASS_CANONICALIZE);
         add(out, PASS_FOLD);

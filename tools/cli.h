@@ -123,8 +123,9 @@ typedef struct cli_compiled {
     struct rt_exec *exec;         /* arena, thread pool, scratch */
     double compile_seconds;       /* lowering, LLVM and the JIT */
 } cli_compiled;
-/* Runs the passes code generation needs after the -O pipeline: decompose while composite ops
- * remain, then plan. Returns an exit status. */
+/* Runs the passes code generation needs after the -O pipeline or --passes list: optimizer and
+ * autodiff while a minimize or grad node remains, decompose while composite ops remain, then
+ * plan. Returns an exit status. */
 int cli_prepare_codegen(const cli_options *o, cli_model *m);
 /* `dump --stage kernel|llvm|asm` of the picked graph (the module is prepared). */
 int cli_dump_code(const cli_options *o, cli_model *m, const char *stage);

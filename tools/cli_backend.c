@@ -1,6 +1,6 @@
 /* cli_backend.c — what the command does with the CPU backend: the passes code generation needs
- * whatever the -O level (decompose, plan), lowering to Kernel IR, the kernel/llvm/asm dumps, and
- * compiling a graph with the JIT into an executor. */
+ * whatever the -O level or --passes list (optimizer, autodiff, decompose, plan), lowering to
+ * Kernel IR, the kernel/llvm/asm dumps, and compiling a graph with the JIT into an executor. */
 #include "codegen/cpu/cpu.h"
 #include "passes/passes.h"
 #include "tools/cli.h"
@@ -17,14 +17,31 @@ static bool needs_decompose(const ir_graph *g) {
     return false;
 }
 
+/* A `minimize` or a grad node left by a --passes list without optimizer or autodiff: code
+ * generation has no kernel for either, and a graph run without its updates would silently not
+ * train. Those passes run then, as at every -O level. */
+static bool needs_training_lowered(const ir_graph *g) {
+    if (g->minimize) return true;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->op == IR_OP_GRAD) return true;
+    return false;
+}
+
 int cli_prepare_codegen(const cli_options *o, cli_model *m) {
-    bool decompose = false, plan = false;
+    bool training = false, decompose = false, plan = false;
     for (int i = 0; i < m->module->n_graphs; i++) {
         const ir_graph *g = m->module->graphs[i];
+        training |= needs_training_lowered(g);
         decompose |= needs_decompose(g);
         plan |= !g->planned;
     }
     pass_pipeline p = {0};
+    if (training) {
+        p.ids[p.n++] = PASS_OPTIMIZER;
+        p.ids[p.n++] = PASS_AUTODIFF;
+        /* The backward graph may hold composites (softmax from cross_entropy's rule). */
+        decompose = true;
+    }
     if (decompose) p.ids[p.n++] = PASS_DECOMPOSE;
     if (decompose || plan) p.ids[p.n++] = PASS_PLAN;
     if (p.n == 0) return CLI_OK;

@@ -1,7 +1,7 @@
 #!/bin/sh
-# run_examples.sh — every example checks and every graph runs with the interpreter, from the .tg
-# source and from its dumped .tgir, with bit-identical outputs. Training graphs are expected to
-# fail with "not supported yet" until training lands. Usage: run_examples.sh TFC EXAMPLES_DIR
+# run_examples.sh — every example checks and every graph (training steps included) runs with the
+# interpreter, from the .tg source and from its dumped .tgir, with bit-identical outputs.
+# Usage: run_examples.sh TFC EXAMPLES_DIR
 tfc=$1
 dir=$2
 tmp=$(mktemp -d)
@@ -12,18 +12,10 @@ fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 
 for model in "$dir"/*.tg; do
   name=$(basename "$model" .tg)
-  if grep -q '^ *minimize' "$model"; then
-    if "$tfc" check "$model" 2>"$tmp/err"; then fail "$name: check should report minimize"
-    elif grep -q "not supported yet" "$tmp/err"; then passed=$((passed + 1))
-    else fail "$name: check"; cat "$tmp/err"; fi
-  elif "$tfc" check "$model"; then passed=$((passed + 1))
+  if "$tfc" check "$model"; then passed=$((passed + 1))
   else fail "$name: check"; fi
 
   for graph in $(sed -n 's/^graph \([A-Za-z_0-9]*\).*/\1/p' "$model"); do
-    # The training graph is the one whose body says minimize (until the training issue).
-    if awk -v g="$graph" '$1 == "graph" { cur = $2; sub(/\(.*/, "", cur) } cur == g && /minimize/ { f = 1 } END { exit !f }' "$model"; then
-      continue
-    fi
     outs=$("$tfc" dump "$model" --graph "$graph" --stage graph | sed -n 's/^graph @[A-Za-z_0-9]*([^)]*) -> (\([^)]*\)).*/\1/p' | tr -d ' ' | tr ',' ' ')
     set --
     for o in $outs; do set -- "$@" --out "$o=$tmp/$name.$graph.$o.tg.npy"; done

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""examples_opt_levels.py — every graph of examples/*.tg (except training graphs, which use
-`minimize`) gives the same outputs at -O1, -O2 and -O3 as at -O0, with --random-inputs --seed 1
-and --verify-each: floats within rtol 1e-4 / atol 1e-5 (NaN where -O0 has NaN), integers and
-bools exactly; the -O3 memory plan must pass plan_check.py.
+"""examples_opt_levels.py — every graph of examples/*.tg gives the same outputs at -O1, -O2 and
+-O3 as at -O0, with --random-inputs --seed 1 and --verify-each: floats within rtol 1e-4 / atol
+1e-5 (NaN where -O0 has NaN), integers and bools exactly; the -O3 memory plan must pass
+plan_check.py. A training graph (one with `minimize`) runs two steps, so that the second reads
+the optimizer state the first wrote, and its trained parameters (--save-weights) must agree too:
+the backward graph goes through the same passes as the forward one.
 
 Usage: examples_opt_levels.py TFC EXAMPLES_DIR [--levels 0,1,2,3]
 -O0 and -O3 always run at full size. The models in SHRINK run -O1 and -O2 (with their own -O0)
@@ -11,8 +13,10 @@ at full size is 16M elements through ~15 ops). Prints each run's time, then 'N p
 """
 import argparse
 import glob
+import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -51,13 +55,35 @@ def outputs(tfc, model, graph):
     return [o.strip() for o in m.group(1).split(",") if o.strip()], None
 
 
-def run(tfc, model, graph, level, outs, folder, extra):
+SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "I32": np.int32, "I64": np.int64, "BOOL": np.bool_}
+
+
+def read_safetensors(path):
+    """The tensors of a .safetensors file, keyed '@NAME' (a parameter, not an output)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    size = struct.unpack("<Q", data[:8])[0]
+    header, base = json.loads(data[8:8 + size]), 8 + size
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        lo, hi = info["data_offsets"]
+        raw = np.frombuffer(data[base + lo:base + hi], dtype=SAFETENSORS_DTYPES[info["dtype"]])
+        tensors["@" + name] = raw.reshape(info["shape"])
+    return tensors
+
+
+def run(tfc, model, graph, level, outs, folder, extra, trains):
     """Runs one level; returns (arrays, seconds, error). -O3 also writes the planned IR, and a
-    plan that plan_check.py finds unsound is an error."""
+    plan that plan_check.py finds unsound is an error. A training graph also gives its trained
+    parameters, after two steps."""
     tag = "O%d%s" % (level, "-small" if extra else "")
     dump = os.path.join(folder, "%s.%s.dump" % (graph, tag))
+    weights = os.path.join(folder, "%s.%s.safetensors" % (graph, tag))
     args = [tfc, "run", model, "--graph", graph, "--random-inputs", "--seed", "1", "-O%d" % level, "--verify-each", "--backend", "interp"]
     args += extra + (["--dump-after", "plan", "--dump-dir", dump] if level == 3 else [])
+    args += ["--steps", "2", "--save-weights", weights] if trains else []
     for o in outs:
         args += ["--out", "%s=%s" % (o, os.path.join(folder, "%s.%s.%s.npy" % (graph, tag, o)))]
     start = time.monotonic()
@@ -73,7 +99,10 @@ def run(tfc, model, graph, level, outs, folder, extra):
             problems = check_plan(f.read(), ELEMENTWISE)
         if problems:
             return None, took, "bad memory plan: " + "; ".join(problems[:5])
-    return {o: np.load(os.path.join(folder, "%s.%s.%s.npy" % (graph, tag, o))) for o in outs}, took, None
+    arrays = {o: np.load(os.path.join(folder, "%s.%s.%s.npy" % (graph, tag, o))) for o in outs}
+    if trains:
+        arrays.update(read_safetensors(weights))
+    return arrays, took, None
 
 
 def mismatch(ref, got):
@@ -94,7 +123,7 @@ def mismatch(ref, got):
     return "%d of %d elements differ (largest difference %s): %s" % (len(bad), ref.size, err, shown)
 
 
-def check_graph(tfc, model, graph, levels, folder, tally):
+def check_graph(tfc, model, graph, trains, levels, folder, tally):
     name = "%s/%s" % (os.path.basename(model), graph)
     outs, err = outputs(tfc, model, graph)
     if outs is None:
@@ -108,19 +137,19 @@ def check_graph(tfc, model, graph, levels, folder, tally):
             continue
         key = tuple(extra)
         if key not in baselines:
-            base, took, err = run(tfc, model, graph, 0, outs, folder, extra)
+            base, took, err = run(tfc, model, graph, 0, outs, folder, extra, trains)
             print("  %s -O0%s: %.1f s" % (name, " " + " ".join(extra) if extra else "", took), flush=True)
             baselines[key] = base
             if err:
                 tally.fail(name + " -O0", err)
         if level == 0 or baselines[key] is None:
             continue
-        got, took, err = run(tfc, model, graph, level, outs, folder, extra)
+        got, took, err = run(tfc, model, graph, level, outs, folder, extra, trains)
         print("  %s -O%d%s: %.1f s" % (name, level, " " + " ".join(extra) if extra else "", took), flush=True)
         if err:
             tally.fail("%s -O%d" % (name, level), err)
             continue
-        problems = [(o, mismatch(baselines[key][o], got[o])) for o in outs]
+        problems = [(o, mismatch(ref, got[o]) if o in got else "missing") for o, ref in baselines[key].items()]
         problems = [(o, m) for o, m in problems if m]
         if problems:
             tally.fail("%s -O%d" % (name, level), "\n".join("output %s: %s" % p for p in problems))
@@ -148,10 +177,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="tfc-examples-") as folder:
         for model in sorted(os.path.join(args.examples, f) for f in os.listdir(args.examples) if f.endswith(".tg")):
             for graph, trains in graphs(model).items():
-                if trains:
-                    print("  %s/%s: skipped (a training graph)" % (os.path.basename(model), graph))
-                    continue
-                check_graph(args.tfc, model, graph, levels, folder, tally)
+                check_graph(args.tfc, model, graph, trains, levels, folder, tally)
     print("%d passed, %d failed" % (tally.passed, tally.failed))
     return 1 if tally.failed else 0
 

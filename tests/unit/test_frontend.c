@@ -1,6 +1,6 @@
 /* test_frontend.c — unit tests of the .tg frontend's lowering, by looking at the IR it builds:
  * operator precedence and associativity, literal folding and weak typing, aliases and attribute
- * markers, fn inlining, parameters and initializers, -D overrides, fe_compile_partial, and
+ * markers, fn inlining, parameters and initializers, -D overrides, minimize, fe_compile_partial, and
  * hostile inputs that must give clean errors. The diagnostics themselves are tests/diag/. */
 #include "frontend/frontend.h"
 
@@ -157,11 +157,34 @@ static void test_defines(void) {
     CHECK(!r->m && strstr(r->text, "'B' is an integer const"), "%s", r->text);
 }
 
+/* `minimize` sets the graph's minimize line: the loss node, the optimizer and every
+ * hyperparameter (defaults included), the location of the keyword. */
+static void test_minimize(void) {
+    const char *src = "const M = 0.5\nparam w : f32[2] = ones()\n"
+                      "graph a(x : f32[2]) -> (l) {\n  l = sum(x * w)\n"
+                      "  minimize l with sgd(0.1, weight_decay=-(-M))\n}\n"
+                      "graph b(x : f32[2]) -> (l) {\n  l = mean(x * w)\n  minimize l with adam(lr=1, beta2=0.9)\n}\n"
+                      "graph c(x : f32[2]) -> (y) { y = x * w }\n";
+    compiled *r = compile(src);
+    CHECK(r->m && r->m->n_graphs == 3, "%s", r->text);
+    if (!r->m) return;
+    const ir_graph *a = r->m->graphs[0], *b = r->m->graphs[1];
+    const ir_minimize *ma = a->minimize, *mb = b->minimize;
+    CHECK(ma && ma->kind == IR_OPTIM_SGD && ma->lr == 0.1 && ma->momentum == 0 && ma->weight_decay == 0.5, "sgd");
+    CHECK(ma && ma->loss == a->output_nodes[0] && ma->loc.line == 5 && ma->loc.col == 3, "sgd loss and loc");
+    CHECK(mb && mb->kind == IR_OPTIM_ADAM && mb->lr == 1 && mb->beta1 == 0.9 && mb->beta2 == 0.9 &&
+              mb->eps == 1e-8 && mb->weight_decay == 0,
+          "adam");
+    CHECK(mb && b->nodes[mb->loss]->op == IR_OP_MEAN, "adam loss");
+    CHECK(!r->m->graphs[2]->minimize && a->n_updates == 0, "no minimize, no updates before the optimizer pass");
+}
+
+/* Only the named graph is lowered: the other bodies are not even checked. */
 static void test_partial(void) {
     const char *src = "graph infer(x : f32[2]) -> (y) { y = relu(x) }\n"
-                      "graph train(x : f32[2]) -> (l) {\n  l = sum(x)\n  minimize l with sgd(lr=1)\n}\n";
+                      "graph train(x : f32[2]) -> (l) {\n  l = sum(x)\n  minimize l with sgd(lr=-1)\n}\n";
     compiled *r = compile_as("test.tg", src, strlen(src), NULL, 0, NULL);
-    CHECK(!r->m && strstr(r->text, "'minimize' is not supported yet"), "%s", r->text);
+    CHECK(!r->m && strstr(r->text, "sgd: 'lr' must be >= 0, not -1"), "%s", r->text);
     r = compile_as("test.tg", src, strlen(src), NULL, 0, "infer");
     CHECK(r->m && r->m->n_graphs == 1 && strcmp(r->m->graphs[0]->name, "infer") == 0, "%s", r->text);
     r = compile_as("test.tg", src, strlen(src), NULL, 0, "infr");
@@ -205,6 +228,7 @@ int main(void) {
     test_inlining();
     test_params();
     test_defines();
+    test_minimize();
     test_partial();
     test_hostile();
     compile("");   /* frees the last module */
