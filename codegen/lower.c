@@ -55,7 +55,8 @@ static void make_buffers(cg_lower *w) {
     }
 }
 
-/* The plan's invariants this lowering relies on; a failure is a bug upstream. */
+/* The plan's invariants this lowering relies on, and no grad node left; a failure is a bug
+ * upstream. */
 static bool check_plan(cg_lower *w) {
     const ir_graph *g = w->g;
     if (!g->planned) {
@@ -64,6 +65,11 @@ static bool check_plan(cg_lower *w) {
     }
     for (int id = 0; id < g->n_nodes; id++) {
         const ir_node *n = g->nodes[id];
+        if (n->op == IR_OP_GRAD) { /* the autodiff pass replaces every grad node (docs/training.md) */
+            ir_bug(w->d, n->loc, "lowering: grad must be lowered by the autodiff pass (node %d of graph '%s')", id,
+                   g->name);
+            return false;
+        }
         bool arena = w->live.place[id] == IR_PLACE_ARENA;
         if (arena != (n->offset >= 0) || (arena && n->offset + ir_node_bytes(n) > w->p->arena_bytes)) {
             ir_bug(w->d, n->loc, "lowering: %s (node %d of graph '%s') is planned at offset %lld, which does not "
@@ -138,7 +144,9 @@ static void lower_kernel(cg_lower *w, const ir_kernel *kk, cg_kernel *k) {
         bool axes[IR_MAX_RANK];
         if (kk->group < 0 && (ir_op_table[n->op].flags & IR_CONTRACTION)) kind = IR_FUSION_CONTRACTION;
         if (kk->group < 0 && ir_reduced_axes(n, axes)) kind = IR_FUSION_REDUCE;
-        if (kind == IR_FUSION_CONTRACTION) cg_lower_contraction_kernel(w);
+        bool scatter = n->op == IR_OP_GATHER_GRAD || n->op == IR_OP_MAX_POOL2D_GRAD;
+        if (kk->group < 0 && scatter) cg_lower_scatter_kernel(w);
+        else if (kind == IR_FUSION_CONTRACTION) cg_lower_contraction_kernel(w);
         else if (kind == IR_FUSION_REDUCE) cg_lower_reduce_kernel(w);
         else cg_lower_loop_kernel(w);
     }

@@ -119,6 +119,11 @@ int cg_coords_level(const cg_coords *c);
  * a value needs (a reduction's loop, a check) are emitted at the innermost open scope that the
  * coordinates allow. Memoized per kernel. */
 cg_expr *cg_elem(cg_lower *w, int id, const cg_coords *c);
+/* The position a gather or gather_grad node n reads or writes along its axis (of extent dim > 0)
+ * for the index at coordinates ic of its operand 1: as np.take, an index in [-dim, 0) counts from
+ * the end; outside [-dim, dim) a check fails, as the interpreter refuses the index, and the
+ * position is clamped, so memory stays in bounds. */
+cg_expr *cg_gather_index(cg_lower *w, const ir_node *n, const cg_coords *ic, int64_t dim);
 /* The memo of (node, coordinates) → value, for values assigned to variables by the caller. */
 void cg_memo_set(cg_lower *w, int id, const cg_coords *c, cg_expr *value);
 void cg_memo_reset(cg_lower *w);
@@ -141,6 +146,13 @@ void cg_close_reduced(cg_lower *w, cg_reduced_loops *r);
 
 cg_expr *cg_reduce_value(cg_lower *w, const ir_node *n, const cg_coords *c);
 cg_expr *cg_pool_value(cg_lower *w, const ir_node *n, const cg_coords *c);
+cg_expr *cg_pool_grad_value(cg_lower *w, const ir_node *n, const cg_coords *c);
+/* The offset (i*kw + j) of the tap that max_pool2d takes in window o (pooled coordinates) of
+ * the plane c[0], c[1] of max_pool2d_grad n's x: the first NaN, else the first maximum in
+ * row-major order (a later tap wins only when strictly greater), padding excluded, as the
+ * interpreter's max_pool2d_grad. A variable that loops opened under scope `level` assign. */
+cg_expr *cg_max_pool_tap(cg_lower *w, const ir_node *n, const cg_coords *c, cg_expr *const *o, int level);
+cg_expr *cg_gather_grad_value(cg_lower *w, const ir_node *n, const cg_coords *c);
 cg_expr *cg_matmul_value(cg_lower *w, const ir_node *n, const cg_coords *c);
 cg_expr *cg_conv_value(cg_lower *w, const ir_node *n, const cg_coords *c);
 cg_expr *cg_cross_entropy_value(cg_lower *w, const ir_node *n, const cg_coords *c);
@@ -151,6 +163,10 @@ cg_expr *cg_int_pow(cg_lower *w, cg_expr *base, cg_expr *exp, int level, ir_loc 
 void cg_lower_loop_kernel(cg_lower *w);
 void cg_lower_reduce_kernel(cg_lower *w);
 void cg_lower_contraction_kernel(cg_lower *w);
+/* gather_grad or max_pool2d_grad alone in its kernel: zeros, then dy added where the gather read
+ * or the window's maximum is; f16 and bf16 sums that would round more than once take the loop
+ * kernel of their output-indexed value instead. */
+void cg_lower_scatter_kernel(cg_lower *w);
 /* The least number of parallel iterations worth a thread, for `work` elements per iteration. */
 int64_t cg_grain(int64_t work_per_iteration);
 /* Kernel outputs: nodes of [first, end) that have a buffer, in node order (arena-allocated

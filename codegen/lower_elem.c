@@ -187,6 +187,19 @@ static cg_expr *concat_value(cg_lower *w, const ir_node *n, const cg_coords *c) 
     return result;
 }
 
+cg_expr *cg_gather_index(cg_lower *w, const ir_node *n, const cg_coords *ic, int64_t dim) {
+    cg_expr *v = cg_cast(w, IR_I64, cg_elem(w, n->in[1], ic));
+    int level = cg_expr_level(v) > w->min_level ? cg_expr_level(v) : w->min_level;
+    cg_expr *ok =
+        cg_call2(w, CG_AND, cg_call2(w, CG_GE, v, cg_index(w, -dim)), cg_call2(w, CG_LT, v, cg_index(w, dim)));
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s: index out of range [-%lld, %lld) for axis %d", ir_op_name(n->op), (long long)dim,
+             (long long)dim, (int)n->attr[IR_ATTR_AXIS].v[0]);
+    cg_emit_check(w, level, ok, n->loc, msg);
+    v = cg_select(w, cg_call2(w, CG_LT, v, cg_index(w, 0)), cg_add(w, v, cg_index(w, dim)), v);
+    return cg_clamp(w, v, 0, dim - 1);
+}
+
 /* np.take: an index in [-dim, 0) counts from the end; outside [-dim, dim) the check fails and
  * the load uses the clamped index. */
 static cg_expr *gather_value(cg_lower *w, const ir_node *n, const cg_coords *c) {
@@ -199,16 +212,8 @@ static cg_expr *gather_value(cg_lower *w, const ir_node *n, const cg_coords *c) 
         return cg_const_of(w, n->type.dtype, 0);
     }
     for (int i = 0; i < it->rank; i++) ic.c[i] = c->c[axis + i];
-    cg_expr *v = cg_cast(w, IR_I64, cg_elem(w, n->in[1], &ic));
-    int level = cg_expr_level(v) > w->min_level ? cg_expr_level(v) : w->min_level;
-    cg_expr *ok = cg_call2(w, CG_AND, cg_call2(w, CG_GE, v, cg_index(w, -dim)), cg_call2(w, CG_LT, v, cg_index(w, dim)));
-    char msg[160];
-    snprintf(msg, sizeof msg, "gather: index out of range [-%lld, %lld) for axis %d", (long long)dim, (long long)dim,
-             axis);
-    cg_emit_check(w, level, ok, n->loc, msg);
-    v = cg_select(w, cg_call2(w, CG_LT, v, cg_index(w, 0)), cg_add(w, v, cg_index(w, dim)), v);
     for (int i = 0; i < axis; i++) xc.c[i] = c->c[i];
-    xc.c[axis] = cg_clamp(w, v, 0, dim - 1);
+    xc.c[axis] = cg_gather_index(w, n, &ic, dim);
     for (int i = axis + 1; i < xt->rank; i++) xc.c[i] = c->c[i - 1 + it->rank];
     return cg_elem(w, n->in[0], &xc);
 }
@@ -362,6 +367,9 @@ static cg_expr *inside_value(cg_lower *w, const ir_node *n, const cg_coords *c) 
     case IR_OP_ONE_HOT: return one_hot_value(w, n, c);
     case IR_OP_MAX_POOL2D:
     case IR_OP_AVG_POOL2D: return cg_pool_value(w, n, c);
+    case IR_OP_MAX_POOL2D_GRAD:
+    case IR_OP_AVG_POOL2D_GRAD: return cg_pool_grad_value(w, n, c);
+    case IR_OP_GATHER_GRAD: return cg_gather_grad_value(w, n, c);
     case IR_OP_MATMUL: return cg_matmul_value(w, n, c);
     case IR_OP_CONV2D: return cg_conv_value(w, n, c);
     case IR_OP_CROSS_ENTROPY: return cg_cross_entropy_value(w, n, c);

@@ -1,7 +1,8 @@
 /* lower_kernel.c — the loop structure of each kind of kernel: loop kernels (one index space, a
  * flat PARALLEL|VECTOR loop for pure elementwise chains, else a parallel loop over the leading
  * axes around a vector loop over the last), reduce kernels (a parallel loop over the rows, each
- * reduction's accumulator loop, then the row's stores), and contraction kernels (a GEMM or
+ * reduction's accumulator loop, then the row's stores), scatter kernels (gather_grad and
+ * max_pool2d_grad: zeros, then a serial scatter-add), and contraction kernels (a GEMM or
  * convolution library call with its epilogue over the result's rows, or the loop kernel that
  * computes the contraction elementally). */
 #include "codegen/lower.h"
@@ -226,6 +227,129 @@ void cg_lower_reduce_kernel(cg_lower *w) {
     if (n_reduced) store_outputs(w, red_outs, n_reduced, oc, false);
     store_row_outputs(w, &r, &kc, row_outs, n_row);
     if (parallel) cg_close_loop(w, &m);
+}
+
+/* ---- scatter kernels ---------------------------------------------------------------------------- */
+
+/* The columns of a scatter's rows that one parallel iteration owns: the whole row, or, when
+ * the leading axes alone give too few iterations to share out (an embedding table's gradient
+ * has one), blocks of at least 64 elements that divide the row (at most about 64 of them).
+ * Different iterations never write the same element. */
+static int64_t scatter_block(int64_t outer, int64_t inner) {
+    if (outer >= 16 || inner < 128) return inner;
+    int64_t least = inner / 64 > 64 ? inner / 64 : 64;
+    for (int64_t b = least; b < inner; b++)
+        if (inner % b == 0) return b;
+    return inner;
+}
+
+/* out[o, v, block] = 0 for every v: one contiguous run when the block is the whole row. */
+static void zero_fill(cg_lower *w, int buf, const ir_node *n, cg_expr *o, cg_expr *col, int64_t dim, int64_t inner,
+                      int64_t block) {
+    cg_expr *zero = cg_const_of(w, n->type.dtype, 0);
+    cg_loop_mark mv, me;
+    if (block == inner) {
+        cg_expr *z = cg_var_ref(w, cg_open_loop(w, &mv, w->level, dim * inner, CG_LOOP_VECTOR));
+        cg_emit_store(w, w->level, buf, cg_add(w, cg_mul(w, o, cg_index(w, dim * inner)), z), zero, false);
+        cg_close_loop(w, &mv);
+        return;
+    }
+    cg_expr *v = cg_var_ref(w, cg_open_loop(w, &mv, w->level, dim, 0));
+    cg_expr *e = cg_var_ref(w, cg_open_loop(w, &me, w->level, block, CG_LOOP_VECTOR));
+    cg_expr *row = cg_add(w, cg_mul(w, o, cg_index(w, dim)), v);
+    cg_emit_store(w, w->level, buf, cg_add(w, cg_add(w, cg_mul(w, row, cg_index(w, inner)), col), e), zero, false);
+    cg_close_loop(w, &me);
+    cg_close_loop(w, &mv);
+}
+
+/* gather_grad(dy, idx) [axis, shape]: with dx = [outer, dim, inner] (the axes before the axis,
+ * the axis, the axes after) and dy = [outer, n_idx, inner], dx = 0, then for k in order
+ * dx[o, idx[k], :] += dy[o, k, :]. The loop over k is serial, since indices repeat; the work is
+ * dx's size plus dy's, so an embedding's gradient costs its table once, not once per token. The
+ * parallel loop runs over o and blocks of columns (scatter_block), each owning its elements. */
+static void gather_scatter(cg_lower *w, const ir_node *n, int buf) {
+    const ir_type *x = &n->type, *dyt = &node(w, n->in[0])->type, *it = &node(w, n->in[1])->type;
+    int axis = (int)n->attr[IR_ATTR_AXIS].v[0];
+    int64_t dim = x->dims[axis], n_idx = ir_type_elems(it), outer = 1, inner = 1;
+    for (int i = 0; i < axis; i++) outer *= x->dims[i];
+    for (int i = axis + 1; i < x->rank; i++) inner *= x->dims[i];
+    int64_t block = scatter_block(outer, inner), blocks = inner / block;
+    cg_loop_mark mp, mk, me;
+    bool parallel = outer * blocks > 1;
+    cg_expr *p = parallel ? cg_var_ref(w, cg_open_loop(w, &mp, 0, outer * blocks, CG_LOOP_PARALLEL)) : cg_index(w, 0);
+    w->min_level = parallel ? 1 : 0;
+    cg_expr *o = cg_call2(w, CG_DIV, p, cg_index(w, blocks));
+    cg_expr *col = cg_mul(w, cg_call2(w, CG_REM, p, cg_index(w, blocks)), cg_index(w, block));
+    zero_fill(w, buf, n, o, col, dim, inner, block);
+    if (n_idx > 0) {
+        cg_expr *k = cg_var_ref(w, cg_open_loop(w, &mk, w->level, n_idx, 0));
+        cg_coords ic, dc;
+        cg_delinearize(w, k, it, &ic);
+        cg_expr *v = cg_gather_index(w, n, &ic, dim);
+        cg_expr *e = cg_add(w, col, cg_var_ref(w, cg_open_loop(w, &me, w->level, block, CG_LOOP_VECTOR)));
+        cg_expr *at = cg_add(w, cg_mul(w, cg_add(w, cg_mul(w, o, cg_index(w, dim)), v), cg_index(w, inner)), e);
+        cg_expr *from = cg_add(w, cg_mul(w, cg_add(w, cg_mul(w, o, cg_index(w, n_idx)), k), cg_index(w, inner)), e);
+        cg_delinearize(w, from, dyt, &dc);
+        cg_expr *old = cg_load(w, buf, at), *g = cg_elem(w, n->in[0], &dc);
+        /* bool: the interpreter's sum stored as a bool, i.e. an or */
+        cg_emit_store(w, w->level, buf, at, cg_call2(w, old->type == IR_BOOL ? CG_OR : CG_ADD, old, g), false);
+        cg_close_loop(w, &me);
+        cg_close_loop(w, &mk);
+    }
+    if (parallel) cg_close_loop(w, &mp);
+}
+
+/* max_pool2d_grad(x, dy): per plane (b, c), a loop of the parallel loop, dx = 0, then for each
+ * window in row-major order dx[the window's maximum] += dy[window]: the window's kh*kw taps are
+ * read once, where the output-indexed form would read them for every element the window holds
+ * (9 times more for a 3x3 window). */
+static void pool_scatter(cg_lower *w, const ir_node *n, int buf) {
+    const ir_type *x = &n->type, *dyt = &node(w, n->in[1])->type;
+    int64_t planes = x->dims[0] * x->dims[1], plane = x->dims[2] * x->dims[3];
+    int64_t kw = n->attr[IR_ATTR_KERNEL].v[1], channels = x->dims[1];
+    const int64_t *stride = n->attr[IR_ATTR_STRIDE].v, *lo = n->attr[IR_ATTR_LO].v;
+    cg_loop_mark mp, mz, mo, mq;
+    bool parallel = planes > 1;
+    cg_expr *p = parallel ? cg_var_ref(w, cg_open_loop(w, &mp, 0, planes, CG_LOOP_PARALLEL)) : cg_index(w, 0);
+    w->min_level = parallel ? 1 : 0;
+    cg_expr *base = cg_mul(w, p, cg_index(w, plane));
+    cg_expr *z = cg_var_ref(w, cg_open_loop(w, &mz, w->level, plane, CG_LOOP_VECTOR));
+    cg_emit_store(w, w->level, buf, cg_add(w, base, z), cg_const_f(w, 0), false);
+    cg_close_loop(w, &mz);
+    cg_expr *oy = cg_var_ref(w, cg_open_loop(w, &mo, w->level, dyt->dims[2], 0));
+    cg_expr *ox = cg_var_ref(w, cg_open_loop(w, &mq, w->level, dyt->dims[3], 0));
+    cg_expr *b = cg_call2(w, CG_DIV, p, cg_index(w, channels)), *c = cg_call2(w, CG_REM, p, cg_index(w, channels));
+    cg_coords dc = {.rank = 4, .c = {b, c, oy, ox}};
+    cg_expr *o[2] = {oy, ox}, *tap = cg_max_pool_tap(w, n, &dc, o, w->level), *pos[2];
+    cg_expr *offset[2] = {cg_call2(w, CG_DIV, tap, cg_index(w, kw)), cg_call2(w, CG_REM, tap, cg_index(w, kw))};
+    for (int a = 0; a < 2; a++) { /* a window holds input, so the tap is one: the clamp only keeps memory safe */
+        cg_expr *origin = cg_sub(w, cg_mul(w, o[a], cg_index(w, stride[a])), cg_index(w, lo[a]));
+        pos[a] = cg_clamp(w, cg_add(w, origin, offset[a]), 0, x->dims[2 + a] - 1);
+    }
+    cg_expr *at = cg_add(w, base, cg_add(w, cg_mul(w, pos[0], cg_index(w, x->dims[3])), pos[1]));
+    cg_expr *sum = cg_call2(w, CG_ADD, cg_load(w, buf, at), cg_elem(w, n->in[1], &dc));
+    if (x->dtype == IR_F16 || x->dtype == IR_BF16) sum = cg_round_to(w, x->dtype, sum); /* windows apart: exact */
+    cg_emit_store(w, w->level, buf, at, sum, false);
+    cg_close_loop(w, &mq);
+    cg_close_loop(w, &mo);
+    if (parallel) cg_close_loop(w, &mp);
+}
+
+/* The sums of a scatter build up in memory, so in f16 and bf16 they would round at each
+ * addition where the interpreter rounds once: those dtypes take the output-indexed loop kernel
+ * (cg_gather_grad_value, cg_pool_grad_value), except max_pool2d_grad with windows that do not
+ * overlap (each element gets one window's dy, exactly). */
+void cg_lower_scatter_kernel(cg_lower *w) {
+    const ir_node *n = node(w, w->first);
+    int buf = w->buf_of[n->id];
+    bool half = n->type.dtype == IR_F16 || n->type.dtype == IR_BF16;
+    if (n->op == IR_OP_MAX_POOL2D_GRAD && half) {
+        const int64_t *k = n->attr[IR_ATTR_KERNEL].v, *s = n->attr[IR_ATTR_STRIDE].v;
+        half = s[0] < k[0] || s[1] < k[1];
+    }
+    if (half || w->end - w->first != 1 || buf < 0) cg_lower_loop_kernel(w);
+    else if (n->op == IR_OP_GATHER_GRAD) gather_scatter(w, n, buf);
+    else pool_scatter(w, n, buf);
 }
 
 /* ---- contraction kernels ----------------------------------------------------------------------- */

@@ -1,8 +1,9 @@
 /* lower_reduce.c — values that need loops of their own: reductions (sum, mean, max, min, argmax,
- * global_avg_pool), pooling windows, contractions computed elementally (matmul and conv2d in
- * dtypes the library does not take), cross_entropy, and integer powers. Each is a scalar
- * accumulator with its loop nest, emitted before the statement that uses it, at the outermost
- * open scope its coordinates allow, so a row statistic is computed once per row. */
+ * global_avg_pool), pooling windows and the pools' gradients (each element of dx summed over the
+ * windows that hold it), gather_grad output-indexed, contractions computed elementally (matmul
+ * and conv2d in dtypes the library does not take), cross_entropy, and integer powers. Each is a
+ * scalar accumulator with its loop nest, emitted before the statement that uses it, at the
+ * outermost open scope its coordinates allow, so a row statistic is computed once per row. */
 #include "codegen/lower.h"
 
 #include <math.h>
@@ -164,6 +165,154 @@ cg_expr *cg_pool_value(cg_lower *w, const ir_node *n, const cg_coords *c) {
         count = cg_mul(w, count, cg_sub(w, end, origin[k]));
     }
     return cg_call2(w, CG_DIV, a, cg_cast(w, IR_F32, count));
+}
+
+/* ---- window gradients ------------------------------------------------------------------------- */
+
+/* The windows of a pool along one spatial axis that contain position p: window o starts at
+ * o*s - lo and holds p when o*s <= p + lo < o*s + k, so o runs over at most n = ceil(k/s)
+ * values ending at floor((p + lo)/s) (p + lo >= 0: the division is a floor). Candidate t of
+ * [0, n) is that last one minus n-1-t, so the windows come in increasing order. */
+typedef struct window_axis {
+    int64_t size, windows, kernel, stride, lo;   /* the input's extent, the pooled one, attrs */
+    int64_t n;                                   /* candidates per position */
+} window_axis;
+
+/* A pool gradient's two spatial axes: dx (n's type) against the pooled dy. */
+static void window_axes(const cg_lower *w, const ir_node *n, window_axis ax[2]) {
+    const ir_type *dyt = type_of(w, n->in[n->op == IR_OP_MAX_POOL2D_GRAD ? 1 : 0]);
+    for (int a = 0; a < 2; a++) {
+        int64_t k = n->attr[IR_ATTR_KERNEL].v[a], s = n->attr[IR_ATTR_STRIDE].v[a];
+        ax[a] = (window_axis){n->type.dims[2 + a], dyt->dims[2 + a], k, s, n->attr[IR_ATTR_LO].v[a], (k + s - 1) / s};
+    }
+}
+
+/* Candidate window o (clamped into [0, windows)) for position p and t, with the tap of p in it
+ * (p + lo - o*s); *valid &&= o is a real window that holds p. */
+static cg_expr *candidate_window(cg_lower *w, const window_axis *a, cg_expr *p, cg_expr *t, cg_expr **tap,
+                                 cg_expr **valid) {
+    cg_expr *shifted = cg_add(w, p, cg_index(w, a->lo));
+    cg_expr *last = cg_call2(w, CG_DIV, shifted, cg_index(w, a->stride));
+    cg_expr *o = cg_clamp_inside(w, cg_add(w, cg_sub(w, last, cg_index(w, a->n - 1)), t), a->windows, valid);
+    *tap = cg_sub(w, shifted, cg_mul(w, o, cg_index(w, a->stride)));
+    *valid = cg_call2(w, CG_AND, *valid, cg_call2(w, CG_LT, *tap, cg_index(w, a->kernel)));
+    return o;
+}
+
+cg_expr *cg_max_pool_tap(cg_lower *w, const ir_node *n, const cg_coords *c, cg_expr *const *o, int level) {
+    window_axis ax[2];
+    window_axes(w, n, ax);
+    int best = new_acc(w, IR_F32, level, cg_const_f(w, -INFINITY)), arg = new_acc(w, IR_I64, level, cg_index(w, -1));
+    cg_loop_mark mi, mj;
+    cg_expr *i = cg_var_ref(w, cg_open_loop(w, &mi, level, ax[0].kernel, 0));
+    cg_expr *j = cg_var_ref(w, cg_open_loop(w, &mj, w->level, ax[1].kernel, 0));
+    cg_expr *inside = cg_const_i(w, IR_BOOL, 1), *k[2] = {i, j};
+    cg_coords xc = {.rank = 4, .c = {c->c[0], c->c[1]}};
+    for (int a = 0; a < 2; a++) {
+        cg_expr *origin = cg_sub(w, cg_mul(w, o[a], cg_index(w, ax[a].stride)), cg_index(w, ax[a].lo));
+        xc.c[2 + a] = cg_clamp_inside(w, cg_add(w, origin, k[a]), ax[a].size, &inside);
+    }
+    cg_expr *v = cg_elem(w, n->in[0], &xc), *b = cg_var_ref(w, best);
+    cg_expr *better = cg_call2(w, CG_OR, cg_call2(w, CG_GT, v, b), cg_call1(w, CG_ISNAN, v));
+    better = cg_call2(w, CG_AND, better, cg_call1(w, CG_NOT, cg_call1(w, CG_ISNAN, b)));
+    cg_expr *first = cg_call2(w, CG_LT, cg_var_ref(w, arg), cg_index(w, 0));
+    /* The decision is a variable: both updates after it must see the old maximum and index. */
+    int take = cg_new_var(w, "take", IR_BOOL, false, w->level, -1);
+    cg_emit_assign(w, w->level, take, cg_call2(w, CG_AND, inside, cg_call2(w, CG_OR, first, better)));
+    cg_expr *tk = cg_var_ref(w, take), *at = cg_add(w, cg_mul(w, i, cg_index(w, ax[1].kernel)), j);
+    cg_emit_assign(w, w->level, arg, cg_select(w, tk, at, cg_var_ref(w, arg)));
+    cg_emit_assign(w, w->level, best, cg_select(w, tk, v, b));
+    cg_close_loop(w, &mj);
+    cg_close_loop(w, &mi);
+    return cg_var_ref(w, arg);
+}
+
+/* What candidate (t, u) gives dx at c: dy / (kh*kw) for avg (every window lies in the padded
+ * input, so it always counts kh*kw taps), dy for max when the window's maximum is at c; zero
+ * when the candidate is no window holding c. Statements (max's tap loops) go to `level`. */
+static cg_expr *window_share(cg_lower *w, const ir_node *n, const window_axis *ax, const cg_coords *c, cg_expr *t,
+                             cg_expr *u, int level) {
+    bool is_max = n->op == IR_OP_MAX_POOL2D_GRAD;
+    cg_expr *valid = cg_const_i(w, IR_BOOL, 1), *tap[2], *o[2];
+    o[0] = candidate_window(w, &ax[0], c->c[2], t, &tap[0], &valid);
+    o[1] = candidate_window(w, &ax[1], c->c[3], u, &tap[1], &valid);
+    cg_coords dc = {.rank = 4, .c = {c->c[0], c->c[1], o[0], o[1]}};
+    cg_expr *g = cg_elem(w, n->in[is_max ? 1 : 0], &dc);
+    if (is_max) {
+        cg_expr *mine = cg_add(w, cg_mul(w, tap[0], cg_index(w, ax[1].kernel)), tap[1]);
+        valid = cg_call2(w, CG_AND, valid, cg_call2(w, CG_EQ, cg_max_pool_tap(w, n, c, o, level), mine));
+    } else {
+        g = cg_call2(w, CG_DIV, g, cg_const_f(w, (double)(ax[0].kernel * ax[1].kernel)));
+    }
+    return cg_select(w, valid, g, cg_const_f(w, 0));
+}
+
+enum { MAX_UNROLLED_WINDOWS = 16 };
+
+/* dx[b, c, y, x] of avg_pool2d_grad(dy) (and of a max_pool2d_grad that cannot be a scatter),
+ * output-indexed: the sum, in the windows' row-major order, of what each window holding (y, x)
+ * gives it. At most ceil(kh/sh) * ceil(kw/sw) candidates; one that is no window (outside the
+ * pooled extent, or short of (y, x) when the stride exceeds the kernel) adds zero, and its
+ * clamped reads stay in bounds. An avg's few candidates are one expression, so the loop over
+ * the row stays innermost and vectorizes; otherwise loops over the candidates. */
+cg_expr *cg_pool_grad_value(cg_lower *w, const ir_node *n, const cg_coords *c) {
+    window_axis ax[2];
+    window_axes(w, n, ax);
+    int level = hoist_level(w, c), at = level;
+    if (n->op == IR_OP_AVG_POOL2D_GRAD && ax[0].n * ax[1].n <= MAX_UNROLLED_WINDOWS) {
+        cg_expr *sum = cg_const_f(w, 0);
+        for (int64_t t = 0; t < ax[0].n; t++)
+            for (int64_t u = 0; u < ax[1].n; u++)
+                sum = cg_call2(w, CG_ADD, sum, window_share(w, n, ax, c, cg_index(w, t), cg_index(w, u), level));
+        return sum;
+    }
+    int acc = new_acc(w, IR_F32, level, cg_const_f(w, 0));
+    /* one candidate per axis (stride >= kernel) needs no loop: its index is 0 */
+    cg_loop_mark mt, mu;
+    cg_expr *t = cg_index(w, 0), *u = cg_index(w, 0);
+    if (ax[0].n > 1) {
+        t = cg_var_ref(w, cg_open_loop(w, &mt, at, ax[0].n, 0));
+        at = w->level;
+    }
+    if (ax[1].n > 1) {
+        u = cg_var_ref(w, cg_open_loop(w, &mu, at, ax[1].n, 0));
+        at = w->level;
+    }
+    cg_expr *a = cg_var_ref(w, acc);
+    cg_emit_assign(w, at, acc, cg_call2(w, CG_ADD, a, window_share(w, n, ax, c, t, u, at)));
+    if (ax[1].n > 1) cg_close_loop(w, &mu);
+    if (ax[0].n > 1) cg_close_loop(w, &mt);
+    return a;
+}
+
+/* ---- gather_grad, output-indexed ---------------------------------------------------------------- */
+
+/* dx[pre, v, post] of gather_grad(dy, idx): the sum, over k in order, of dy[pre, k, post] where
+ * idx[k] is v. One pass over the indices per element, so dx's size times the indices' count: the
+ * form for f16 and bf16 (rounded once, as the interpreter) and for a gather_grad that shares
+ * a kernel; a lone one of another dtype is a scatter (cg_lower_scatter_kernel). */
+cg_expr *cg_gather_grad_value(cg_lower *w, const ir_node *n, const cg_coords *c) {
+    const ir_type *it = type_of(w, n->in[1]);
+    int axis = (int)n->attr[IR_ATTR_AXIS].v[0];
+    int64_t dim = n->type.dims[axis], n_idx = ir_type_elems(it);
+    ir_dtype t = cg_value_type(n->type.dtype);
+    int level = hoist_level(w, c);
+    cg_expr *zero = cg_const_of(w, t, 0);
+    int acc = new_acc(w, t, level, zero);
+    if (n_idx == 0) return cg_var_ref(w, acc);
+    cg_loop_mark mk;
+    cg_expr *k = cg_var_ref(w, cg_open_loop(w, &mk, level, n_idx, 0));
+    cg_coords ic, dc = {.rank = type_of(w, n->in[0])->rank};
+    cg_delinearize(w, k, it, &ic);
+    cg_expr *v = cg_gather_index(w, n, &ic, dim);
+    for (int i = 0; i < axis; i++) dc.c[i] = c->c[i];
+    for (int i = 0; i < it->rank; i++) dc.c[axis + i] = ic.c[i];
+    for (int i = axis + 1; i < n->type.rank; i++) dc.c[i - 1 + it->rank] = c->c[i];
+    cg_expr *g = cg_select(w, cg_call2(w, CG_EQ, v, c->c[axis]), cg_elem(w, n->in[0], &dc), zero);
+    cg_expr *a = cg_var_ref(w, acc);
+    cg_emit_assign(w, w->level, acc, cg_call2(w, t == IR_BOOL ? CG_OR : CG_ADD, a, g));
+    cg_close_loop(w, &mk);
+    return a;
 }
 
 /* ---- contractions, elementally ---------------------------------------------------------------- */

@@ -270,6 +270,10 @@ static void print_reason(FILE *out, const ir_graph *g, fuse_why why, const ir_no
     case FUSE_WHY_RECOMPUTE:
         fprintf(out, "%%%d %s is expensive and would be recomputed for every broadcast element", p->id, op_of(p));
         break;
+    case FUSE_WHY_WINDOW_RECOMPUTE:
+        fprintf(out, "%%%d %s is expensive and would be recomputed for every window of %s that reads it", p->id,
+                op_of(p), op_of(v));
+        break;
     case FUSE_WHY_INDEX_SPACE:
         fprintf(out, "%%%d is also used elsewhere, over a different index space than the loop's", p->id);
         break;
@@ -291,9 +295,11 @@ static void print_reason(FILE *out, const ir_graph *g, fuse_why why, const ir_no
     }
 }
 
+/* Pools (max_pool2d_grad too, a scatter like gather_grad), composites, gather. */
 static bool is_unfusable(const ir_node *n) {
     unsigned f = ir_op_table[n->op].flags;
-    return (f & (IR_WINDOW | IR_COMPOSITE)) || n->op == IR_OP_GATHER;
+    return ((f & (IR_WINDOW | IR_COMPOSITE)) && !fuse_is_window_sum(n)) || n->op == IR_OP_GATHER ||
+           n->op == IR_OP_GATHER_GRAD;
 }
 
 /* How many kernels read p's value (a lone consumer is a kernel of its own). */

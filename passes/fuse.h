@@ -21,6 +21,7 @@ typedef enum {
     FUSE_WHY_ROW_BROADCAST,         /* a reduced value that does not broadcast back along the rows */
     FUSE_WHY_NOT_CONVEX,            /* a path between them leaves the group */
     FUSE_WHY_RECOMPUTE,             /* fusing would recompute expensive work per broadcast element */
+    FUSE_WHY_WINDOW_RECOMPUTE,      /* ... per window of avg_pool2d_grad that reads it */
     FUSE_WHY_INDEX_SPACE,           /* the producer is also written out, over another index space */
     FUSE_WHY_KIND,                  /* the producer belongs to a reduce group of another shape */
     FUSE_WHY_UNFUSABLE,             /* aux has no fusion rule (pools, gather, composites) */
@@ -70,6 +71,10 @@ bool fuse_same_dims(const ir_type *a, const ir_type *b);
 bool fuse_is_source(const ir_graph *g, const ir_node *n);        /* input, param, constant, views of them */
 bool fuse_is_cheap(const ir_node *n);                            /* worth recomputing */
 bool fuse_is_loop_op(const ir_node *n);                          /* may join a loop group */
+/* avg_pool2d_grad: each element is a sum over the windows that hold it, so a loop computes it at
+ * any index, reading its operand at several positions per element. (max_pool2d_grad is a scatter
+ * per plane, codegen/lower_kernel.c: it runs alone.) */
+bool fuse_is_window_sum(const ir_node *n);
 
 /* The phases, in the order pass_fuse runs them (passes/fuse_rules.c, passes/fuse_loop.c). */
 void fuse_mark_recompute(fuse_state *st);   /* which producers fuse_recompute places */

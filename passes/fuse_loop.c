@@ -1,7 +1,8 @@
-/* fuse_loop.c — loop fusion (elementwise ops, broadcasts and cheap index maps joined producer
- * into consumer, several outputs allowed when they share the loop's index space) and the
- * recomputation of cheap producers of sources (full, broadcast_to of a parameter, relu of an
- * input), which are cloned into each kernel that reads them instead of being written out. */
+/* fuse_loop.c — loop fusion (elementwise ops, broadcasts, cheap index maps and avg_pool2d_grad
+ * joined producer into consumer, several outputs allowed when they share the loop's index
+ * space) and the recomputation of cheap producers of sources (full, broadcast_to of a
+ * parameter, relu of an input), which are cloned into each kernel that reads them instead of
+ * being written out. */
 #include "passes/fuse.h"
 
 #include <stdlib.h>
@@ -26,12 +27,15 @@ void fuse_mark_recompute(fuse_state *st) {
  * joins as it is (it may stay an output too). One over another count (read through a broadcast,
  * slice, pad or concat) joins only when nothing of its cluster is used outside the merged one:
  * then it is evaluated inline, and if that means recomputing it per broadcast element (not for
- * pad and concat, which read each element once), all its work must be cheap. */
+ * pad and concat, which read each element once), all its work must be cheap. avg_pool2d_grad
+ * reads its operand once per window holding the element, whatever the counts: a producer joins
+ * it only in that second way (in backward graphs, the cheap op that makes dy). */
 static fuse_why loop_merge_why(fuse_state *st, int p, int v, int root_p, int root_v) {
     const ir_graph *g = st->g;
     const ir_node *pn = g->nodes[p], *vn = g->nodes[v];
-    if (elems(pn) == elems(vn)) return FUSE_WHY_NONE;
-    bool recomputes = elems(pn) < elems(vn) && vn->op != IR_OP_PAD && vn->op != IR_OP_CONCAT;
+    bool window = fuse_is_window_sum(vn);
+    if (elems(pn) == elems(vn) && !window) return FUSE_WHY_NONE;
+    bool recomputes = window || (elems(pn) < elems(vn) && vn->op != IR_OP_PAD && vn->op != IR_OP_CONCAT);
     for (int x = st->first[root_p]; x >= 0; x = st->next[x]) {
         if (st->is_output[x]) return FUSE_WHY_INDEX_SPACE;
         for (int e = st->user_start[x]; e < st->user_start[x + 1]; e++) {
@@ -40,7 +44,8 @@ static fuse_why loop_merge_why(fuse_state *st, int p, int v, int root_p, int roo
         }
     }
     for (int x = st->first[root_p]; recomputes && x >= 0; x = st->next[x])
-        if (!ir_node_is_free(g->nodes[x]) && !fuse_is_cheap(g->nodes[x])) return FUSE_WHY_RECOMPUTE;
+        if (!ir_node_is_free(g->nodes[x]) && !fuse_is_cheap(g->nodes[x]))
+            return window ? FUSE_WHY_WINDOW_RECOMPUTE : FUSE_WHY_RECOMPUTE;
     return FUSE_WHY_NONE;
 }
 

@@ -28,8 +28,10 @@ static bool is_loop_movement(ir_op op) {
            op == IR_OP_ONE_HOT;
 }
 
+bool fuse_is_window_sum(const ir_node *n) { return n->op == IR_OP_AVG_POOL2D_GRAD; }
+
 bool fuse_is_loop_op(const ir_node *n) {
-    return (ir_op_table[n->op].flags & IR_ELEMENTWISE) || is_loop_movement(n->op);
+    return (ir_op_table[n->op].flags & IR_ELEMENTWISE) || is_loop_movement(n->op) || fuse_is_window_sum(n);
 }
 
 /* Cheap: at most two flops per element (add, mul, relu, select, ...) or pure data movement.

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """test_ops.py — every op of LANGUAGE.md section 5 (except grad, optimizers and initializers)
-run through `tfc run` on small random inputs, on every backend, and compared with NumPy.
+and the gradient ops that autodiff makes (max_pool2d_grad, avg_pool2d_grad, gather_grad, in IR
+text) run through `tfc run` on small random inputs, on every backend, and compared with NumPy.
 
 Usage: test_ops.py TFC [--backends interp,cpu1,cpu2] [--jobs J] [FILTER]. Each case writes a
 one-graph .tg program and its inputs as .npy files to a folder of its own (J cases at a time,
@@ -512,6 +513,83 @@ def add_pools():
          rtol=RED)
 
 
+# ---- the gradient ops (Graph IR text: autodiff makes them, no program calls them) ------------
+
+def tgir_type(a, dtype=None):
+    """The IR text type of array a (or of its shape with another dtype)."""
+    return "%s[%s]" % (DTYPE_NAMES[(dtype or a.dtype).type], ",".join(str(d) for d in a.shape))
+
+
+def tgir_case(label, inputs, op_line, out, want, rtol):
+    """A one-op graph in IR text: y = %N (the op_line defines it) over the named inputs."""
+    names = list(inputs)
+    head = ", ".join("%%%s : %s" % (n, tgir_type(inputs[n])) for n in names)
+    body = "".join("  %%%d = input() [index=%d] : %s\n" % (i, i, tgir_type(inputs[n])) for i, n in enumerate(names))
+    src = "graph @g(%s) -> (y) {\n%s  %%%d = %s : %s\n  return y = %%%d\n}\n" % (
+        head, body, len(names), op_line, out, len(names))
+    CASES.append(Case(label, "", inputs, want, rtol=rtol, tgir=src))
+    return CASES[-1]
+
+
+def pool_grad_ref(x_shape, dy, k, s, lo, x=None):
+    """dx of max_pool2d (x given: each window's first maximum, a NaN first, padding excluded) or
+    of avg_pool2d (every tap in the input gets dy / (kh * kw)), in float64."""
+    dx = np.zeros(x_shape)
+    dy64 = dy.astype(np.float64)
+    n, c, oh, ow = dy.shape
+    for b, ch, i, j in np.ndindex(n, c, oh, ow):
+        rows = [r for r in range(i * s[0] - lo[0], i * s[0] - lo[0] + k[0]) if 0 <= r < x_shape[2]]
+        cols = [q for q in range(j * s[1] - lo[1], j * s[1] - lo[1] + k[1]) if 0 <= q < x_shape[3]]
+        if x is None:
+            for r in rows:
+                for q in cols:
+                    dx[b, ch, r, q] += dy64[b, ch, i, j] / (k[0] * k[1])
+            continue
+        best = None
+        for r in rows:
+            for q in cols:
+                v, w = x[b, ch, r, q], None if best is None else x[b, ch][best]
+                if best is None or (not np.isnan(w) and (np.isnan(v) or v > w)):
+                    best = (r, q)
+        dx[b, ch][best] += dy64[b, ch, i, j]
+    return dx
+
+
+def add_gradient_ops():
+    geometries = [((2, 3, 7, 8), (3, 3), (2, 2), (1, 1), (1, 1)), ((1, 2, 6, 6), (2, 2), (2, 2), (0, 0), (0, 0)),
+                  ((1, 2, 9, 7), (2, 3), (3, 4), (0, 0), (0, 0)), ((2, 1, 5, 6), (3, 2), (1, 1), (1, 0), (0, 1)),
+                  ((1, 1, 4, 5), (4, 4), (1, 3), (2, 2), (2, 1))]
+    for i, (xs, k, s, lo, hi) in enumerate(geometries):
+        oh, ow = [(xs[2 + a] + lo[a] + hi[a] - k[a]) // s[a] + 1 for a in range(2)]
+        for dt in [np.float32] + ([np.float16] if i % 2 == 0 else []):
+            x = np.round(f32(*xs) * 2).astype(dt) / 2  # ties
+            x.flat[::7] = np.nan if i == 0 else x.flat[::7]
+            dy = f32(xs[0], xs[1], oh, ow).astype(dt)
+            attrs = "kernel=[%d,%d], stride=[%d,%d], lo=[%d,%d], hi=[%d,%d]" % (k + s + lo + hi)
+            rtol = RED if dt == np.float32 else 1e-3
+            what = "%s %s k%s s%s lo%s hi%s" % (dt.__name__, xs, k, s, lo, hi)
+            tgir_case("max_pool2d_grad " + what, {"x": x, "dy": dy}, "max_pool2d_grad(%%0, %%1) [%s]" % attrs,
+                      tgir_type(x), like(pool_grad_ref(xs, dy, k, s, lo, x), x), rtol)
+            tgir_case("avg_pool2d_grad " + what, {"dy": dy},
+                      "avg_pool2d_grad(%%0) [%s, shape=[%s]]" % (attrs, ",".join(map(str, xs))), tgir_type(x),
+                      like(pool_grad_ref(xs, dy, k, s, lo), x), rtol)
+    gathers = [((7, 16), 0, ints(-7, 7, 12)), ((3, 4, 2), 1, ints(-4, 4, 2, 3, dtype=np.int64)),
+               ((2, 5), 1, ints(0, 5, 9)), ((4, 3), 0, np.array(2, np.int32)), ((30, 256), 0, ints(-30, 30, 50))]
+    for xs, axis, idx in gathers:
+        for dt in [np.float32, np.float16]:
+            dy = f32(*np.take(np.zeros(xs), idx, axis=axis).shape).astype(dt)
+            want = np.zeros(xs)
+            idx_axes = list(range(axis, axis + idx.ndim))  # dy's axes that the indices index
+            np.add.at(np.moveaxis(want, axis, 0), idx,
+                      np.moveaxis(dy.astype(np.float64), idx_axes, list(range(idx.ndim))))
+            tgir_case("gather_grad %s x%s axis=%d idx%s" % (dt.__name__, xs, axis, idx.shape), {"dy": dy, "i": idx},
+                      "gather_grad(%%0, %%1) [axis=%d, shape=[%s]]" % (axis, ",".join(map(str, xs))),
+                      tgir_type(np.zeros(xs), np.dtype(dt)), like(want, dy), RED if dt == np.float32 else 1e-3)
+    c = tgir_case("gather_grad index out of range", {"dy": f32(3, 2), "i": np.array([0, -1, 5], np.int32)},
+                  "gather_grad(%0, %1) [axis=0, shape=[5,2]]", "f32[5,2]", {"y": None}, EW)
+    c.error, c.keyword = "gather_grad: index 5 is out of range for axis 0 of size 5", "gather_grad: index"
+
+
 # ---- losses, creation, and a composite ---------------------------------------------------------
 
 def add_losses():
@@ -681,7 +759,7 @@ def main():
         return 2
     tfc, pattern = os.path.abspath(args[0]), args[1] if len(args) > 1 else ""
     for add in [add_arithmetic, add_comparisons, add_unary, add_reductions, add_normalization, add_matmul,
-                add_movement, add_indexing, add_conv, add_pools, add_losses, add_creation]:
+                add_movement, add_indexing, add_conv, add_pools, add_gradient_ops, add_losses, add_creation]:
         add()
     passed = failed = 0
     with tempfile.TemporaryDirectory(prefix="tfc_ops_") as tmp:

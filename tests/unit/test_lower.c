@@ -1,9 +1,11 @@
 /* test_lower.c — the Graph IR → Kernel IR lowering (codegen/lower*.c) against the reference
- * interpreter: small .tg programs covering every op of ir/ops.def and the example models are
- * compiled at -O0, -O1 (then decompose and plan, as the CPU backend does) and -O3, lowered,
- * validated, run by the Kernel IR evaluator (kir_eval.c) on random inputs and compared output
- * by output with ir_interp_graph. Plus the structural facts the backend relies on (one flat
- * vector loop for the elementwise chain, GEMMs with epilogues for the perceptron) and the dump.
+ * interpreter: small .tg programs covering every op of ir/ops.def (the gradient ops, which have
+ * no surface syntax, in Graph IR text, *.tgir cases) and the example models are compiled at -O0,
+ * -O1 (then decompose and plan, as the CPU backend does) and -O3, lowered, validated, run by the
+ * Kernel IR evaluator (kir_eval.c) on random inputs and compared output by output with
+ * ir_interp_graph. Plus the structural facts the backend relies on (one flat vector loop for the
+ * elementwise chain, GEMMs with epilogues for the perceptron, the scatters of the gradient ops),
+ * the refusal of a grad node, and the dump.
  * Usage: test_lower [EXAMPLES_DIR], or test_lower --file F.tg... for any programs. */
 #include "codegen/codegen.h"
 #include "frontend/frontend.h"
@@ -93,10 +95,18 @@ static int64_t compare(const ir_tensor *got, const ir_tensor *want, double atol,
 
 static bool op_seen[IR_OP_COUNT];
 
+/* A case named *.tgir is Graph IR text: the ops without surface syntax (the gradient ops). */
+static bool is_ir_text(const lcase *c) {
+    size_t n = strlen(c->name);
+    return n > 5 && strcmp(c->name + n - 5, ".tgir") == 0;
+}
+
 static ir_module *compile(ir_diag *d, const lcase *c, int level) {
     int file = ir_diag_add_source(d, c->name, c->src, strlen(c->src));
     fe_options opt = {c->defines, c->n_defines};
-    ir_module *m = c->graph ? fe_compile_partial(d, file, &opt, c->graph) : fe_compile(d, file, &opt);
+    ir_module *m = is_ir_text(c) ? ir_parse_module(d, file)
+                   : c->graph    ? fe_compile_partial(d, file, &opt, c->graph)
+                                 : fe_compile(d, file, &opt);
     if (!m) return NULL;
     for (int gi = 0; gi < m->n_graphs; gi++)
         for (int i = 0; i < m->graphs[gi]->n_nodes; i++) op_seen[m->graphs[gi]->nodes[i]->op] = true;
@@ -416,12 +426,123 @@ static const lcase cases[] = {
      "graph g(x : f32[], v : f32[4]) -> (a, b, c) {\n"
      "  a = x * 2 + exp(x)\n  b = sum(v) + x\n  c = v * x\n"
      "}\n", NULL, 1e-5, 1e-5, 0, 0, 0, 0, NULL, NULL, 0, false},
+    {"gradients", /* autodiff's pool and gather gradients, fused with the backward elementwise work */
+     "graph g(x : f32[2, 3, 8, 8], e : f32[10, 4], i : i32[6], h : f16[1, 2, 6, 6]) -> (dx, de, da, dh) {\n"
+     "  dx = grad(sum(max_pool2d(relu(x), 3, stride=2, padding=1) * slice(x, start=[0, 0, 0, 0], stop=[2, 3, 4, 4])),\n"
+     "            x)\n"
+     "  de = grad(sum(tanh(gather(e, i, axis=0)) * gather(e, i)), e)\n"
+     "  da = grad(mean(avg_pool2d(x * x, [3, 2], stride=[1, 3], padding=[1, 0]) ** 2), x)\n"
+     "  dh = grad(sum(cast(max_pool2d(h * h, 2) * avg_pool2d(h, 3, stride=2, padding=1), f32)), h)\n"
+     "}\n", NULL, 1e-4, 1e-4, -10, 9, 0, 0, NULL, NULL, 0, false},
     {"gather_error", "graph g(x : f32[3, 2], i : i32[4]) -> (a) {\n  a = gather(x, i)\n}\n", NULL, 0, 0, 3, 7, 0, 0,
      "gather: index out of range", NULL, 0, false},
     {"label_error", "graph g(x : f32[3, 4], y : i32[3]) -> (a) {\n  a = cross_entropy(x, y)\n}\n", NULL, 0, 0, 4, 9, 0,
      0, "cross_entropy: label out of range [0, 4)", NULL, 0, false},
     {"pow_error", "graph g(x : i32[3], e : i32[3]) -> (a) {\n  a = x ** e\n}\n", NULL, 0, 0, -5, -1, 0, 0,
      "pow: integers to negative integer powers", NULL, 0, false},
+};
+
+/* ---- the gradient ops ------------------------------------------------------------------------------ */
+
+/* The pools' gradients in Graph IR text over one pool geometry (NCHW, kernel, stride, lo, hi)
+ * and dtype: max_pool2d_grad of x and of floor(x * 3) (ties) and of log(x) (NaN windows), its dy
+ * made by a cheap op (fused into the gradient's loop) and its dx read by one (fused too), and
+ * avg_pool2d_grad of dy. */
+typedef struct pool_geometry {
+    int64_t n, c, h, w, kh, kw, sh, sw, lo0, lo1, hi0, hi1;
+} pool_geometry;
+
+static void pool_grad_source(char *buf, size_t size, const pool_geometry *p, const char *dt) {
+    int64_t oh = (p->h + p->lo0 + p->hi0 - p->kh) / p->sh + 1, ow = (p->w + p->lo1 + p->hi1 - p->kw) / p->sw + 1;
+    char x[96], dy[96], attrs[192];
+    long long n = p->n, c = p->c;
+    snprintf(x, sizeof x, "%s[%lld,%lld,%lld,%lld]", dt, n, c, (long long)p->h, (long long)p->w);
+    snprintf(dy, sizeof dy, "%s[%lld,%lld,%lld,%lld]", dt, n, c, (long long)oh, (long long)ow);
+    snprintf(attrs, sizeof attrs, "kernel=[%lld,%lld], stride=[%lld,%lld], lo=[%lld,%lld], hi=[%lld,%lld]",
+             (long long)p->kh, (long long)p->kw, (long long)p->sh, (long long)p->sw, (long long)p->lo0,
+             (long long)p->lo1, (long long)p->hi0, (long long)p->hi1);
+    snprintf(buf, size,
+             "graph @g(%%x : %s, %%dy : %s) -> (m, a, t, f, nan) {\n"
+             "  %%0 = input() [index=0] : %s\n  %%1 = input() [index=1] : %s\n"
+             "  %%2 = max_pool2d_grad(%%0, %%1) [%s] : %s\n"
+             "  %%3 = avg_pool2d_grad(%%1) [%s, shape=[%lld,%lld,%lld,%lld]] : %s\n"
+             "  %%4 = constant() [value=3, dtype=%s] : %s[]\n"
+             "  %%5 = mul(%%0, %%4) : %s\n  %%6 = floor(%%5) : %s\n  %%7 = mul(%%1, %%4) : %s\n"
+             "  %%8 = max_pool2d_grad(%%6, %%7) [%s] : %s\n"
+             "  %%9 = mul(%%8, %%0) : %s\n"
+             "  %%10 = log(%%0) : %s\n  %%11 = max_pool2d_grad(%%10, %%1) [%s] : %s\n"
+             "  return m = %%2, a = %%3, t = %%8, f = %%9, nan = %%11\n}\n",
+             x, dy, x, dy, attrs, x, attrs, (long long)p->n, (long long)p->c, (long long)p->h, (long long)p->w, x,
+             dt, dt, x, x, dy, attrs, x, x, x, attrs, x);
+}
+
+static void test_pool_grads(void) {
+    static const pool_geometry geometries[] = {
+        {2, 3, 7, 8, 3, 3, 2, 2, 1, 1, 1, 1},   /* overlapping windows, padding */
+        {1, 2, 6, 6, 2, 2, 2, 2, 0, 0, 0, 0},   /* one window per element */
+        {1, 2, 9, 7, 2, 3, 3, 4, 0, 0, 0, 0},   /* stride > kernel: elements in no window */
+        {2, 1, 5, 6, 3, 2, 1, 1, 1, 0, 0, 1},   /* stride 1, lo != hi, non-square */
+        {1, 1, 4, 5, 4, 4, 1, 3, 2, 2, 2, 1},   /* kernel 4, pads of half the kernel */
+        {1, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},   /* 1x1 */
+        {1, 1, 3, 8, 3, 8, 2, 1, 1, 0, 1, 0},   /* the window as wide as the input */
+    };
+    static const char *dtypes[] = {"f32", "f16", "bf16"};
+    for (size_t i = 0; i < sizeof geometries / sizeof geometries[0]; i++) {
+        for (size_t t = 0; t < 3; t++) {
+            if (t > 0 && i % 3 == 2) continue; /* f16 and bf16 on most geometries */
+            char src[4096], name[64];
+            pool_grad_source(src, sizeof src, &geometries[i], dtypes[t]);
+            snprintf(name, sizeof name, "pool_grad_%zu_%s.tgir", i, dtypes[t]);
+            lcase c = {name, src, NULL, 1e-5, 1e-5, 0, 0, 0, 0, NULL, NULL, 0, false};
+            run_case(&c);
+        }
+    }
+}
+
+static const lcase gather_grad_cases[] = {
+    {"gather_grad_embedding.tgir", /* repeated and negative indices */
+     "graph @g(%dy : f32[9,16], %i : i32[9]) -> (y) {\n"
+     "  %0 = input() [index=0] : f32[9,16]\n  %1 = input() [index=1] : i32[9]\n"
+     "  %2 = gather_grad(%0, %1) [axis=0, shape=[7,16]] : f32[7,16]\n  return y = %2\n}\n",
+     NULL, 1e-5, 1e-5, -7, 6, 0, 0, NULL, NULL, 0, false},
+    {"gather_grad_wide.tgir", /* column blocks share out the one row of leading axes */
+     "graph @g(%dy : f32[40,256], %i : i64[40]) -> (y) {\n"
+     "  %0 = input() [index=0] : f32[40,256]\n  %1 = input() [index=1] : i64[40]\n"
+     "  %2 = gather_grad(%0, %1) [axis=0, shape=[30,256]] : f32[30,256]\n  return y = %2\n}\n",
+     NULL, 1e-5, 1e-5, -30, 29, 0, 0, NULL, NULL, 0, false},
+    {"gather_grad_axes.tgir", /* a middle axis with 2-D indices; the last axis; a scalar index */
+     "graph @g(%a : f32[3,2,3,2], %b : f32[2,6], %c : f32[3], %i : i64[2,3], %j : i32[6], %k : i32[]) -> (y, z, w) {\n"
+     "  %0 = input() [index=0] : f32[3,2,3,2]\n  %1 = input() [index=1] : f32[2,6]\n"
+     "  %2 = input() [index=2] : f32[3]\n  %3 = input() [index=3] : i64[2,3]\n"
+     "  %4 = input() [index=4] : i32[6]\n  %5 = input() [index=5] : i32[]\n"
+     "  %6 = gather_grad(%0, %3) [axis=1, shape=[3,4,2]] : f32[3,4,2]\n"
+     "  %7 = gather_grad(%1, %4) [axis=-1, shape=[2,4]] : f32[2,4]\n"
+     "  %8 = gather_grad(%2, %5) [axis=0, shape=[4,3]] : f32[4,3]\n"
+     "  return y = %6, z = %7, w = %8\n}\n",
+     NULL, 1e-5, 1e-5, -4, 3, 0, 0, NULL, NULL, 0, false},
+    {"gather_grad_dtypes.tgir", /* f16 and bf16 sums, integers and bools */
+     "graph @g(%h : f16[6,3], %b : bf16[6,3], %n : i32[6,3], %t : bool[6,3], %i : i32[6]) -> (p, q, r, s) {\n"
+     "  %0 = input() [index=0] : f16[6,3]\n  %1 = input() [index=1] : bf16[6,3]\n"
+     "  %2 = input() [index=2] : i32[6,3]\n  %3 = input() [index=3] : bool[6,3]\n"
+     "  %4 = input() [index=4] : i32[6]\n"
+     "  %5 = gather_grad(%0, %4) [axis=0, shape=[2,3]] : f16[2,3]\n"
+     "  %6 = gather_grad(%1, %4) [axis=0, shape=[2,3]] : bf16[2,3]\n"
+     "  %7 = gather_grad(%2, %4) [axis=0, shape=[2,3]] : i32[2,3]\n"
+     "  %8 = gather_grad(%3, %4) [axis=0, shape=[2,3]] : bool[2,3]\n"
+     "  return p = %5, q = %6, r = %7, s = %8\n}\n",
+     NULL, 1e-5, 1e-5, -2, 1, 0, 0, NULL, NULL, 0, false},
+    {"gather_grad_fused.tgir", /* a cheap producer of dy and consumer of dx stay their own kernels */
+     "graph @g(%dy : f32[4,3], %i : i32[4]) -> (y) {\n"
+     "  %0 = input() [index=0] : f32[4,3]\n  %1 = input() [index=1] : i32[4]\n"
+     "  %2 = constant() [value=2, dtype=f32] : f32[]\n  %3 = mul(%0, %2) : f32[4,3]\n"
+     "  %4 = gather_grad(%3, %1) [axis=0, shape=[5,3]] : f32[5,3]\n  %5 = add(%4, %2) : f32[5,3]\n"
+     "  return y = %5\n}\n",
+     NULL, 1e-5, 1e-5, 0, 4, 0, 0, NULL, NULL, 0, false},
+    {"gather_grad_error.tgir",
+     "graph @g(%dy : f32[4,2], %i : i32[4]) -> (y) {\n"
+     "  %0 = input() [index=0] : f32[4,2]\n  %1 = input() [index=1] : i32[4]\n"
+     "  %2 = gather_grad(%0, %1) [axis=0, shape=[3,2]] : f32[3,2]\n  return y = %2\n}\n",
+     NULL, 0, 0, 3, 7, 0, 0, "gather_grad: index", NULL, 0, false},
 };
 
 /* ---- the examples ------------------------------------------------------------------------------- */
@@ -599,6 +720,126 @@ static void test_composite_is_a_bug(void) {
     if (log) fclose(log);
 }
 
+/* The scatter of a lone f32 gather_grad: one parallel loop over blocks of columns when the
+ * leading axes give one row (the embedding's case), zeros then the serial loop over indices with
+ * a vector loop over the block's columns; f16 is the output-indexed loop kernel. */
+static void test_gather_grad_structure(void) {
+    static const struct {
+        const char *dtype;
+        int64_t v, d, parallel;
+        bool scatter;
+    } want[] = {{"f32", 30, 256, 4, true}, {"f32", 7, 16, 1, true}, {"f16", 30, 256, 30, false}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char src[1024];
+        snprintf(src, sizeof src,
+                 "graph @g(%%dy : %s[40,%lld], %%i : i32[40]) -> (y) {\n"
+                 "  %%0 = input() [index=0] : %s[40,%lld]\n  %%1 = input() [index=1] : i32[40]\n"
+                 "  %%2 = gather_grad(%%0, %%1) [axis=0, shape=[%lld,%lld]] : %s[%lld,%lld]\n  return y = %%2\n}\n",
+                 want[i].dtype, (long long)want[i].d, want[i].dtype, (long long)want[i].d, (long long)want[i].v,
+                 (long long)want[i].d, want[i].dtype, (long long)want[i].v, (long long)want[i].d);
+        ir_diag d;
+        ir_diag_init(&d, stderr);
+        ir_module *m;
+        cg_program *p = lower_source("gather_grad.tgir", src, NULL, NULL, 0, 3, &m, &d);
+        CHECK(p && p->n_kernels == 1, "gather_grad %s: %d kernels", want[i].dtype, p ? p->n_kernels : -1);
+        if (p && p->n_kernels == 1) {
+            const cg_kernel *k = &p->kernels[0];
+            CHECK(k->kind == CG_KERNEL_LOOP && k->parallel_extent == want[i].parallel,
+                  "gather_grad %s %lldx%lld: parallel extent %lld", want[i].dtype, (long long)want[i].v,
+                  (long long)want[i].d, (long long)k->parallel_extent);
+            cg_stmt **body = k->body;
+            int n = k->n_body;
+            if (n == 1 && body[0]->kind == CG_LOOP && (body[0]->flags & CG_LOOP_PARALLEL) && want[i].scatter) {
+                n = body[0]->n_body;
+                body = body[0]->body;
+            }
+            /* scatter: the zero fill, then the loop over the 40 indices around the columns' vector loop */
+            const cg_stmt *last = n ? body[n - 1] : NULL;
+            bool scatter = n == 2 && body[0]->kind == CG_LOOP && last->kind == CG_LOOP && last->extent == 40 &&
+                           last->body[last->n_body - 1]->kind == CG_LOOP &&
+                           (last->body[last->n_body - 1]->flags & CG_LOOP_VECTOR);
+            CHECK(scatter == want[i].scatter, "gather_grad %s %lldx%lld: %s", want[i].dtype, (long long)want[i].v,
+                  (long long)want[i].d, scatter ? "a scatter" : "no scatter");
+        }
+        cg_program_destroy(p);
+        ir_module_destroy(m);
+        ir_diag_free(&d);
+    }
+}
+
+/* max_pool2d_grad: a scatter per plane (a parallel loop over N*C: zeros, then the windows), or
+ * in f16 with overlapping windows the output-indexed loop kernel; avg_pool2d_grad's few windows
+ * are one expression, so its row loop stays an innermost vector loop. */
+static void test_pool_grad_structure(void) {
+    static const struct {
+        const char *dtype;
+        int64_t k, s;
+        bool scatter;
+    } want[] = {{"f32", 3, 2, true}, {"f16", 2, 2, true}, {"f16", 3, 2, false}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        pool_geometry geo = {2, 3, 8, 8, want[i].k, want[i].k, want[i].s, want[i].s, 1, 1, 1, 1};
+        char src[4096], what[64];
+        pool_grad_source(src, sizeof src, &geo, want[i].dtype);
+        snprintf(what, sizeof what, "%s k%lld s%lld", want[i].dtype, (long long)want[i].k, (long long)want[i].s);
+        ir_diag d;
+        ir_diag_init(&d, stderr);
+        ir_module *m;
+        cg_program *p = lower_source("pool_grad.tgir", src, NULL, NULL, 0, 3, &m, &d);
+        CHECK(p != NULL, "%s: not lowered", what);
+        int64_t pooled = (8 + 2 - want[i].k) / want[i].s + 1;
+        int seen = 0;
+        for (int k = 0; p && k < p->n_kernels; k++) {
+            const cg_kernel *kk = &p->kernels[k];
+            const cg_stmt *loop = kk->n_body == 1 ? kk->body[0] : NULL;
+            if (strcmp(kk->name, "max_pool2d_grad_2x3x8x8") == 0) {
+                /* the zero fill, then the loops over the windows' rows and columns */
+                bool scatter = kk->parallel_extent == 6 && loop && loop->n_body == 2 &&
+                               (loop->body[0]->flags & CG_LOOP_VECTOR) && loop->body[1]->extent == pooled;
+                CHECK(scatter == want[i].scatter, "%s: max_pool2d_grad is %sa scatter", what, scatter ? "" : "not ");
+                seen++;
+            } else if (strcmp(kk->name, "avg_pool2d_grad_2x3x8x8") == 0) {
+                bool vector = kk->parallel_extent == 48 && loop && loop->n_body == 1 &&
+                              loop->body[0]->flags == CG_LOOP_VECTOR;
+                CHECK(vector, "%s: avg_pool2d_grad's row loop is no vector loop", what);
+                seen++;
+            }
+        }
+        CHECK(seen == 2, "%s: %d of the two pool gradients' kernels found", what, seen);
+        cg_program_destroy(p);
+        ir_module_destroy(m);
+        ir_diag_free(&d);
+    }
+}
+
+/* A grad node reaching the lowering (no autodiff pass ran) is an internal error saying so. */
+static void test_grad_is_a_bug(void) {
+    FILE *log = tmpfile();
+    ir_diag d;
+    ir_diag_init(&d, log ? log : stderr);
+    const char *src = "graph @g(%x : f32[3]) -> (y, dx) {\n  %0 = input() [index=0] : f32[3]\n"
+                      "  %1 = mul(%0, %0) : f32[3]\n  %2 = sum(%1) [axes=[0], keepdims=false] : f32[]\n"
+                      "  %3 = grad(%2, %0) : f32[3]\n  return y = %2, dx = %3\n}\n";
+    int file = ir_diag_add_source(&d, "grad.tgir", src, strlen(src));
+    ir_module *m = ir_parse_module(&d, file);
+    pass_pipeline p = {1, {PASS_PLAN}};
+    pass_run_options ro = {.verify_each = true};
+    CHECK(m && pass_run_pipeline(m, &p, &ro, &d), "a graph with grad does not plan");
+    cg_program *prog = m ? cg_lower_graph(m->graphs[0], &d) : NULL;
+    char text[2048] = "";
+    if (log) {
+        rewind(log);
+        text[fread(text, 1, sizeof text - 1, log)] = 0;
+    }
+    const char *want = "grad must be lowered by the autodiff pass (node 3 of graph 'g')";
+    bool refused = !prog && d.bugs == 1 && strstr(text, want);
+    CHECK(refused, "grad lowered without autodiff (%d bugs): %s", d.bugs, text);
+    op_seen[IR_OP_GRAD] = refused;
+    cg_program_destroy(prog);
+    ir_module_destroy(m);
+    ir_diag_free(&d);
+    if (log) fclose(log);
+}
+
 static void test_coverage(void) {
     for (int op = 0; op < IR_OP_COUNT; op++) CHECK(op_seen[op], "op %s is not covered", ir_op_name((ir_op)op));
 }
@@ -626,11 +867,16 @@ int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "examples";
 #endif
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
+    test_pool_grads();
+    for (size_t i = 0; i < sizeof gather_grad_cases / sizeof gather_grad_cases[0]; i++) run_case(&gather_grad_cases[i]);
     test_examples(dir);
     test_elementwise_structure(dir);
     test_mlp_structure(dir);
     test_reduce_structure();
     test_composite_is_a_bug();
+    test_gather_grad_structure();
+    test_pool_grad_structure();
+    test_grad_is_a_bug();
     test_deep_dag();
     test_coverage();
     printf("%d checks, %d failures\n", checks, failures);
