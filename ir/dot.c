@@ -1,6 +1,7 @@
 /* dot.c — one graph as a Graphviz digraph (`tfc dump --format dot`): a box per node labelled
  * with its id, op, type, attributes, cost and placement, fusion groups as boxes (clusters) around
- * their ops, edges from operands. Every label is escaped, so any name gives valid DOT.
+ * their ops, edges from operands, outputs and parameter updates. Every label is escaped, so any
+ * name gives valid DOT.
  * ir_render_svg runs Graphviz's `dot -Tsvg` on it (`--format svg`). */
 #define _POSIX_C_SOURCE 200809L
 #include "ir/ir.h"
@@ -172,11 +173,20 @@ void ir_print_dot(FILE *out, const ir_graph *g, const ir_diag *d) {
     }
     free(kernels);
     for (int i = 0; i < g->n_nodes; i++) print_edges(out, g->nodes[i]);
+    /* Results as green houses; updates (the new value of a parameter) as yellow ones, "@w1". */
     for (int i = 0; i < g->n_outputs; i++) {
-        fprintf(out, "  out%d [label=\"", i);
+        bool update = i >= ir_graph_n_results(g);
+        fprintf(out, "  out%d [label=\"%s", i, update ? "@" : "");
         dot_escape(out, g->output_names[i]);
-        fputs("\", shape=house, style=filled, fillcolor=\"#d4edda\"];\n", out);
+        fprintf(out, "\", shape=house, style=filled, fillcolor=\"%s\"];\n", update ? "#fff3cd" : "#d4edda");
         fprintf(out, "  n%d -> out%d;\n", g->output_nodes[i], i);
+    }
+    const ir_minimize *mz = g->minimize;
+    if (mz) {
+        bool known = (unsigned)mz->kind < IR_OPTIM_COUNT;
+        fprintf(out, "  minimize [label=\"minimize with %s\", shape=house, style=filled, fillcolor=\"#fff3cd\"];\n",
+                known ? ir_optim_name(mz->kind) : "?");
+        fprintf(out, "  n%d -> minimize;\n", mz->loss);
     }
     fputs("}\n", out);
 }

@@ -251,6 +251,11 @@ bool ir_interp_graph(const ir_graph *g, const ir_tensor *params, const ir_tensor
                      ir_diag *d) {
     for (int i = 0; i < g->n_inputs; i++) IR_ASSERT(ir_type_equal(&inputs[i].type, &g->input_types[i]));
     for (int i = 0; i < g->n_outputs; i++) outputs[i].data = NULL;
+    if (g->minimize) {   /* run as it is, the step would not train: say so, as interp_grad does */
+        ir_error(d, g->minimize->loc, "minimize: not lowered; the optimizer pass must run before the graph (it is "
+                                      "in every -O pipeline)");
+        return false;
+    }
     interp_state s = {0};
     bool ok = state_init(&s, g);
     if (!ok) ir_error(d, g->loc, "graph '%s': out of memory", g->name);

@@ -1,9 +1,11 @@
 /* parse.c — the parser of the Graph IR text form (docs/ir.md): recursive descent over the tokens
- * of parse_lex.c that rebuilds the module (fusion groups and memory placements included) through
- * the ir_module_ and ir_graph_ API and re-runs shape inference on every node, so a hand-written
- * file is checked like a lowered one. Errors point at the text; recovery is at the next line. */
+ * of parse_lex.c that rebuilds the module (fusion groups, memory placements, optimizer state,
+ * minimize lines and parameter updates included) through the ir_module_ and ir_graph_ API and
+ * re-runs shape inference on every node, so a hand-written file is checked like a lowered one.
+ * Errors point at the text; recovery is at the next line. */
 #include "ir/parse.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,7 @@ typedef struct graph_state {
     const char **outs;
     int n_outs;
     bool returned;
+    bool minimized;           /* a minimize line was read: only `return` may follow */
     int *input_node;          /* the input() node of each graph input so far, -1: none */
     bool in_kernel;           /* between `kernel @name (kind) {` and its `}` */
     int kernel;               /* its group index; -1 when its header was bad */
@@ -331,7 +334,59 @@ static bool parse_binding(parser *p, graph_state *gs, int k) {
     return true;
 }
 
-/* return = "return" [ name "=" LOCAL { "," name "=" LOCAL } ], binding every output in order */
+/* The node id token t names as the value of `what` (an output, an update, the loss): a node of
+ * the graph. A node whose own line failed gives false without another error. */
+static bool parse_value_node(parser *p, graph_state *gs, const char *what, int *id) {
+    ir_token t = p->tok;
+    int64_t v;
+    if (t.kind != TK_LOCAL) return ir_parse_expected(p, "a node id like %3");
+    if (!ir_parse_node_id(&t, &v) || v >= gs->g->n_nodes) {
+        ir_parse_error(p, &t, "%s refers to %%%s, which is not a node of graph @%s", what, t.text, gs->g->name);
+        return false;
+    }
+    ir_parse_advance(p);
+    *id = (int)v;
+    return !gs->bad[v];
+}
+
+/* One `@PARAM = %id` of a return: the parameter's new value, of its type, once per parameter. */
+static bool parse_update(parser *p, graph_state *gs) {
+    ir_token pt = p->tok;
+    int64_t param;
+    if (!ir_parse_param(p, &pt, &param)) return false;
+    ir_graph *g = gs->g;
+    const ir_param *pp = &p->m->params[param];
+    for (int k = 0; k < g->n_updates; k++) {
+        if (g->update_params[k] == param) {
+            ir_parse_error(p, &pt, "parameter @%s is updated twice in graph @%s", pp->name, g->name);
+            return false;
+        }
+    }
+    /* An update is an output named after its parameter: output names are unique. */
+    for (int k = 0; k < ir_graph_n_results(g); k++) {
+        if (strcmp(g->output_names[k], pp->name) == 0) {
+            ir_parse_error(p, &pt, "the update of @%s has the name of output '%s' of graph @%s", pp->name,
+                           g->output_names[k], g->name);
+            return false;
+        }
+    }
+    ir_parse_advance(p);
+    char what[64];
+    snprintf(what, sizeof what, "the update of @%.40s", pp->name);
+    ir_token vt = p->tok;
+    int id;
+    if (!ir_parse_expect(p, TK_EQUALS, "'='") || !parse_value_node(p, gs, what, &id)) return false;
+    const ir_type *t = &g->nodes[id]->type;
+    if (!ir_type_equal(t, &pp->type)) {
+        ir_parse_error(p, &vt, "%s is %s, but the parameter is %s", what, ir_type_text(t).s, ir_type_text(&pp->type).s);
+        return false;
+    }
+    ir_graph_add_update(g, (int)param, id);
+    return true;
+}
+
+/* return = "return" [ binding { "," binding } ]: every output in order, then the updates
+ *   binding = name "=" LOCAL | GLOBAL "=" LOCAL (an update of that parameter) */
 static bool parse_return(parser *p, graph_state *gs) {
     ir_token kw = p->tok;
     ir_parse_advance(p);
@@ -339,8 +394,16 @@ static bool parse_return(parser *p, graph_state *gs) {
     int k = 0;
     if (!p->tok.line_start && p->tok.kind != TK_EOF) {
         do {
-            if (!parse_binding(p, gs, k)) return false;
-            k++;
+            if (p->tok.kind != TK_GLOBAL) {
+                if (!parse_binding(p, gs, k)) return false;
+                k++;
+            } else if (k < gs->n_outs) {
+                ir_parse_error(p, &p->tok, "the update @%s comes before output '%s' of graph @%s (the outputs are "
+                               "bound first, then the updates)", p->tok.text, gs->outs[k], gs->g->name);
+                return false;
+            } else if (!parse_update(p, gs)) {
+                return false;
+            }
         } while (ir_parse_accept(p, TK_COMMA));
     }
     if (k < gs->n_outs) {
@@ -349,6 +412,121 @@ static bool parse_return(parser *p, graph_state *gs) {
         return false;
     }
     return ir_parse_line_end(p);
+}
+
+/* ---- the minimize line ----------------------------------------------------------------------- */
+
+/* OPTIMIZER = "sgd" | "adam" */
+static bool parse_optimizer(parser *p, ir_optim_kind *kind) {
+    ir_token t = p->tok;
+    if (t.kind != TK_IDENT) return ir_parse_expected(p, "an optimizer (sgd or adam)");
+    if (!ir_optim_lookup(t.text, kind)) {
+        const char *names[IR_OPTIM_COUNT];
+        for (int k = 0; k < IR_OPTIM_COUNT; k++) names[k] = ir_optim_name((ir_optim_kind)k);
+        const char *close = ir_closest(t.text, names, IR_OPTIM_COUNT);
+        if (close)
+            ir_parse_error(p, &t, "unknown optimizer '%s'; did you mean '%s'?", t.text, close);
+        else
+            ir_parse_error(p, &t, "unknown optimizer '%s' (expected sgd or adam)", t.text);
+        return false;
+    }
+    ir_parse_advance(p);
+    return true;
+}
+
+/* The hyperparameter of the optimizer that token t names (an index in ir_hyper_table). */
+static bool lookup_hyper(parser *p, const ir_token *t, ir_optim_kind kind, int *index) {
+    const char *names[IR_N_HYPERS] = {0};
+    char list[128] = "";
+    for (int i = 0; i < IR_N_HYPERS; i++) {
+        const ir_hyper_info *h = &ir_hyper_table[i];
+        if (!(h->optims & (1u << kind))) continue;
+        names[i] = h->name;
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "", h->name);
+        if (t->kind == TK_IDENT && strcmp(t->text, h->name) == 0) {
+            *index = i;
+            return true;
+        }
+    }
+    if (t->kind != TK_IDENT) return ir_parse_expected(p, "a hyperparameter like lr=0.1");
+    const char *close = ir_closest(t->text, names, IR_N_HYPERS);
+    if (close)
+        ir_parse_error(p, t, "%s has no hyperparameter '%s'; did you mean '%s'?", ir_optim_name(kind), t->text, close);
+    else
+        ir_parse_error(p, t, "%s has no hyperparameter '%s' (its hyperparameters: %s)", ir_optim_name(kind), t->text,
+                       list);
+    return false;
+}
+
+/* hypers = "(" NAME "=" float { "," NAME "=" float } ")": each of the optimizer's at most once,
+ * in any order, in its range; a missing one takes the language's default, except lr. */
+static bool parse_hypers(parser *p, ir_minimize *mz) {
+    bool seen[IR_N_HYPERS] = {false};
+    if (!ir_parse_expect(p, TK_LPAREN, "'(' and the hyperparameters")) return false;
+    do {
+        ir_token t = p->tok;
+        int i = 0;
+        if (!lookup_hyper(p, &t, mz->kind, &i)) return false;
+        const ir_hyper_info *h = &ir_hyper_table[i];
+        if (seen[i]) {
+            ir_parse_error(p, &t, "hyperparameter '%s' is given twice", h->name);
+            return false;
+        }
+        seen[i] = true;
+        ir_parse_advance(p);
+        ir_token vt = p->tok;
+        double *v = ir_hyper_field(mz, h);
+        if (!ir_parse_expect(p, TK_EQUALS, "'='") || !ir_parse_float(p, v)) return false;
+        if (!ir_hyper_in_range(h, *v)) {
+            if (h->max < INFINITY)
+                ir_parse_error(p, &vt, "%s must be in [%g, %g), not %g", h->name, h->min, h->max, *v);
+            else
+                ir_parse_error(p, &vt, "%s must be finite and >= %g, not %g", h->name, h->min, *v);
+            return false;
+        }
+    } while (ir_parse_accept(p, TK_COMMA));
+    ir_token close = p->tok;
+    if (!ir_parse_expect(p, TK_RPAREN, "',' or ')'")) return false;
+    for (int i = 0; i < IR_N_HYPERS; i++) {
+        const ir_hyper_info *h = &ir_hyper_table[i];
+        if (!(h->optims & (1u << mz->kind)) || seen[i]) continue;
+        if (h->required) {
+            ir_parse_error(p, &close, "%s needs %s", ir_optim_name(mz->kind), h->name);
+            return false;
+        }
+        *ir_hyper_field(mz, h) = h->default_value;
+    }
+    return true;
+}
+
+/* minimize = "minimize" LOCAL "with" OPTIMIZER hypers [ loc ]: the loss a scalar f32 node; at most
+ * one per graph, after the nodes, before the return. */
+static bool parse_minimize(parser *p, graph_state *gs) {
+    ir_token kw = p->tok;
+    if (gs->in_kernel) {
+        ir_parse_error(p, &kw, "expected '}' to close kernel @%s before 'minimize'", gs->kernel_name);
+        return false;
+    }
+    if (gs->g->minimize) {
+        ir_parse_error(p, &kw, "graph @%s has two minimize lines", gs->g->name);
+        return false;
+    }
+    gs->minimized = true;
+    ir_parse_advance(p);
+    ir_minimize mz = {.loc = IR_NO_LOC};
+    ir_token lt = p->tok;
+    if (!parse_value_node(p, gs, "the loss", &mz.loss)) return false;
+    const ir_type *t = &gs->g->nodes[mz.loss]->type;
+    if (t->dtype != IR_F32 || t->rank != 0) {
+        ir_parse_error(p, &lt, "the loss must be a scalar f32, but %%%d is %s", mz.loss, ir_type_text(t).s);
+        return false;
+    }
+    if (!ir_parse_expect_word(p, "with") || !parse_optimizer(p, &mz.kind) || !parse_hypers(p, &mz)) return false;
+    if (ir_parse_is_word(p, "loc") && !ir_parse_loc(p, &mz.loc)) return false;
+    if (!ir_parse_line_end(p)) return false;
+    gs->g->minimize = ir_alloc(p->m->arena, sizeof *gs->g->minimize);
+    *gs->g->minimize = mz;
+    return true;
 }
 
 /* A kernel's name: made of [A-Za-z0-9_] (the verifier's rule, so that it names a C function
@@ -435,6 +613,12 @@ static bool parse_item(parser *p, graph_state *gs) {
         ir_parse_error(p, &p->tok, "expected '}' after return, got %s", ir_parse_describe(p, &p->tok));
         return false;
     }
+    if (gs->minimized && !ir_parse_is_word(p, "return") && !ir_parse_is_word(p, "minimize")) {
+        ir_parse_error(p, &p->tok, "expected 'return' or '}' after the minimize line, got %s",
+                       ir_parse_describe(p, &p->tok));
+        gs->minimized = false; /* once: the lines after it are read as usual */
+        return false;
+    }
     if (p->tok.kind == TK_LOCAL) {
         gs->kernel_lines += gs->in_kernel;
         return parse_node(p, gs);
@@ -448,12 +632,15 @@ static bool parse_item(parser *p, graph_state *gs) {
         return parse_return(p, gs);
     }
     if (ir_parse_is_word(p, "kernel")) return parse_kernel(p, gs);
-    ir_parse_error(p, &p->tok, "expected a node (%%3 = add(%%1, %%2) : f32[4]), 'kernel', 'return' or '}', got %s",
+    if (ir_parse_is_word(p, "minimize")) return parse_minimize(p, gs);
+    ir_parse_error(p, &p->tok,
+                   "expected a node (%%3 = add(%%1, %%2) : f32[4]), 'kernel', 'minimize', 'return' or '}', got %s",
                    ir_parse_describe(p, &p->tok));
     return false;
 }
 
-/* body = { node | kernel { node } "}" } [ return ] "}" — one item per line; a bad line is skipped. */
+/* body = { node | kernel { node } "}" } [ minimize ] [ return ] "}" — one item per line; a bad
+ * line is skipped. */
 static void parse_body(parser *p, graph_state *gs) {
     while (!ir_parse_too_many_errors(p)) {
         int line = p->tok.line;
@@ -566,7 +753,8 @@ static bool parse_split(parser *p, const ir_type *type, int *axis) {
     return ir_parse_expect(p, TK_RPAREN, "')'");
 }
 
-/* param = "param" GLOBAL ":" type [ "=" init ] [ split ] [ loc ] */
+/* param = "param" GLOBAL ":" type [ "=" init ] [ split ] [ "state" ] [ loc ]; optimizer state
+ * (`state`) starts at zeros(). */
 static bool parse_param(parser *p) {
     ir_parse_advance(p);
     ir_token name = p->tok;
@@ -583,10 +771,20 @@ static bool parse_param(parser *p) {
     if (!ir_parse_expect(p, TK_COLON, "':' and the parameter's type") || !ir_parse_type(p, &type)) return false;
     if (ir_parse_accept(p, TK_EQUALS) && !ir_parse_init(p, &init)) return false;
     if (ir_parse_is_word(p, "split") && !parse_split(p, &type, &split)) return false;
+    ir_token state = p->tok;
+    bool is_state = ir_parse_is_word(p, "state");
+    if (is_state) {
+        if (init.kind != IR_INIT_ZEROS) {
+            ir_parse_error(p, &state, "optimizer state starts at zeros(): write '= zeros() state'");
+            return false;
+        }
+        ir_parse_advance(p);
+    }
     if (ir_parse_is_word(p, "loc") && !ir_parse_loc(p, &loc)) return false;
     if (!ir_parse_line_end(p)) return false;
     int i = ir_module_add_param(p->m, name.text, type, init, loc);
     p->m->params[i].split_axis = split;
+    p->m->params[i].state = is_state;
     return true;
 }
 

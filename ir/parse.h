@@ -82,6 +82,8 @@ bool ir_parse_float(parser *p, double *out);
 bool ir_parse_type(parser *p, ir_type *t);
 bool ir_parse_loc(parser *p, ir_loc *loc);
 bool ir_parse_init(parser *p, ir_init *init);
+/* The module parameter token t names (@w1); reports an unknown one with the closest name. */
+bool ir_parse_param(parser *p, const ir_token *t, int64_t *index);
 bool ir_parse_attr_value(parser *p, ir_attr_id id, ir_attr *a);
 
 #endif

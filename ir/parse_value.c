@@ -206,7 +206,7 @@ static bool lookup_dtype(parser *p, const ir_token *t, ir_dtype *dt) {
     return false;
 }
 
-static bool lookup_param(parser *p, const ir_token *t, int64_t *index) {
+bool ir_parse_param(parser *p, const ir_token *t, int64_t *index) {
     if (t->kind != TK_GLOBAL) return ir_parse_expected(p, "a parameter like @w1");
     *index = ir_module_find_param(p->m, t->text);
     if (*index >= 0) return true;
@@ -392,7 +392,7 @@ bool ir_parse_attr_value(parser *p, ir_attr_id id, ir_attr *a) {
         a->v[0] = dt;
         break;
     case IR_AK_PARAM:
-        if (!lookup_param(p, &t, &a->v[0])) return false;
+        if (!ir_parse_param(p, &t, &a->v[0])) return false;
         break;
     }
     ir_parse_advance(p);

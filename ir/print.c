@@ -1,7 +1,8 @@
 /* print.c — the printer of the Graph IR text form (docs/ir.md): one line per parameter and per
  * node, each node with its source location, memory placement and cost, fusion groups as
- * `kernel` blocks. parse.c reads it back to the same module, so print(parse(print(m))) is
- * print(m) byte for byte: anything printed is parsed back exactly or is a `#` comment. */
+ * `kernel` blocks, a training graph's minimize line and parameter updates. parse.c reads it back
+ * to the same module, so print(parse(print(m))) is print(m) byte for byte: anything printed is
+ * parsed back exactly or is a `#` comment. */
 #include "ir/ir.h"
 
 #include <math.h>
@@ -219,7 +220,7 @@ static void pad_to(FILE *out, size_t len, size_t width) {
 
 /* ---- graphs and modules ------------------------------------------------------------------- */
 
-/* graph @NAME(%in : TYPE, ...) -> (out, ...) [loc] { */
+/* graph @NAME(%in : TYPE, ...) -> (out, ...) [loc] {   (the results: updates show in the return) */
 static void print_graph_header(FILE *out, strbuf *b, const ir_graph *g, const ir_diag *d) {
     sb_clear(b);
     sb_name(b, "graph @", g->name);
@@ -230,7 +231,7 @@ static void print_graph_header(FILE *out, strbuf *b, const ir_graph *g, const ir
         sb_type(b, &g->input_types[i]);
     }
     sb_printf(b, ") -> (");
-    for (int i = 0; i < g->n_outputs; i++) sb_name(b, i ? ", " : "", g->output_names[i]);
+    for (int i = 0; i < ir_graph_n_results(g); i++) sb_name(b, i ? ", " : "", g->output_names[i]);
     sb_printf(b, ")");
     if (g->loc.file >= 0) {
         sb_printf(b, " ");
@@ -291,6 +292,43 @@ static void print_plan_summary(FILE *out, const ir_graph *g) {
     fputc('\n', out);
 }
 
+/* minimize %LOSS with sgd(lr=.., momentum=.., weight_decay=..) [loc]
+ *                 | adam(lr=.., beta1=.., beta2=.., eps=.., weight_decay=..) [loc]
+ * Every hyperparameter of the optimizer (ir_hyper_table), each as the shortest text that reads
+ * back to the same double. */
+static void print_minimize(FILE *out, strbuf *b, const ir_minimize *mz, const ir_diag *d) {
+    bool known = (unsigned)mz->kind < IR_OPTIM_COUNT;
+    sb_clear(b);
+    sb_printf(b, "  minimize %%%d with %s(", mz->loss, known ? ir_optim_name(mz->kind) : "?");
+    const char *sep = "";
+    for (int i = 0; i < IR_N_HYPERS && known; i++) {
+        const ir_hyper_info *h = &ir_hyper_table[i];
+        if (!(h->optims & (1u << mz->kind))) continue;
+        sb_printf(b, "%s%s=", sep, h->name);
+        sb_double(b, ir_hyper_get(mz, h));
+        sep = ", ";
+    }
+    sb_printf(b, ")");
+    if (mz->loc.file >= 0) {
+        sb_printf(b, " ");
+        sb_loc(b, mz->loc, d);
+    }
+    fprintf(out, "%s\n", b->s);
+}
+
+/* return res = %N, ..., @PARAM = %M, ...: the results, then the updates (the new value of each
+ * parameter, written with its sigil). */
+static void print_return(FILE *out, strbuf *b, const ir_graph *g) {
+    sb_clear(b);
+    sb_printf(b, "  return");
+    for (int i = 0; i < g->n_outputs; i++) {
+        sb_printf(b, "%s", i ? ", " : " ");
+        sb_name(b, i < ir_graph_n_results(g) ? "" : "@", g->output_names[i]);
+        sb_printf(b, " = %%%d", g->output_nodes[i]);
+    }
+    fprintf(out, "%s\n}\n", b->s);
+}
+
 /* Nodes in order; a run of nodes of one fusion group (groups are contiguous) as a block. */
 static void print_graph_body(FILE *out, strbuf *b, const ir_graph *g, const ir_diag *d) {
     size_t head_w, loc_w;
@@ -314,13 +352,8 @@ static void print_graph_body(FILE *out, strbuf *b, const ir_graph *g, const ir_d
     }
     if (open >= 0) fputs("  }\n", out);
     free(kernels);
-    sb_clear(b);
-    sb_printf(b, "  return");
-    for (int i = 0; i < g->n_outputs; i++) {
-        sb_name(b, i ? ", " : " ", g->output_names[i]);
-        sb_printf(b, " = %%%d", g->output_nodes[i]);
-    }
-    fprintf(out, "%s\n}\n", b->s);
+    if (g->minimize) print_minimize(out, b, g->minimize, d);
+    print_return(out, b, g);
 }
 
 static void print_graph(FILE *out, strbuf *b, const ir_graph *g, const ir_diag *d) {
@@ -361,13 +394,14 @@ static void sb_init(strbuf *b, const ir_init *init) {
     sb_printf(b, ")");
 }
 
-/* param @NAME : TYPE [= init] [split(axis=k)] */
+/* param @NAME : TYPE [= init] [split(axis=k)] [state] */
 static void sb_param_head(strbuf *b, const ir_param *p) {
     sb_name(b, "param @", p->name);
     sb_printf(b, " : ");
     sb_type(b, &p->type);
     sb_init(b, &p->init);
     if (p->split_axis >= 0) sb_printf(b, " split(axis=%d)", p->split_axis);
+    if (p->state) sb_printf(b, " state");
 }
 
 static void print_params(FILE *out, strbuf *b, const ir_module *m, const ir_diag *d) {

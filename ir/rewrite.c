@@ -1,6 +1,7 @@
 /* rewrite.c — the few primitives every pass rewrites graphs with: clone a node, redirect uses,
  * mark what no output needs, and one cleanup that restores SSA order (topological, fusion
- * groups contiguous), renumbers and drops the dead. Passes append freely, then clean up once. */
+ * groups contiguous), renumbers and drops the dead. Passes append freely, then clean up once.
+ * The roots are the graph's outputs (updates included) and the loss of its minimize line. */
 #include "ir/ir.h"
 
 #include <stdlib.h>
@@ -22,6 +23,7 @@ void ir_graph_replace_uses(ir_graph *g, int from, int to) {
     }
     for (int i = 0; i < g->n_outputs; i++)
         if (g->output_nodes[i] == from) g->output_nodes[i] = to;
+    if (g->minimize && g->minimize->loss == from) g->minimize->loss = to;
 }
 
 int *ir_graph_use_counts(const ir_graph *g) {
@@ -31,6 +33,7 @@ int *ir_graph_use_counts(const ir_graph *g) {
         if (!g->nodes[i]->dead)
             for (int k = 0; k < g->nodes[i]->n_in; k++) uses[g->nodes[i]->in[k]]++;
     for (int i = 0; i < g->n_outputs; i++) uses[g->output_nodes[i]]++;
+    if (g->minimize) uses[g->minimize->loss]++;
     return uses;
 }
 
@@ -38,6 +41,7 @@ int ir_graph_mark_unused(ir_graph *g) {
     bool *live = calloc((size_t)g->n_nodes + 1, sizeof *live);
     if (!live) ir_internal_error(__FILE__, __LINE__, "out of memory");
     for (int i = 0; i < g->n_outputs; i++) live[g->output_nodes[i]] = true;
+    if (g->minimize) live[g->minimize->loss] = true;
     /* Operands may sit after their users until cleanup, so iterate to a fixed point. */
     for (bool changed = true; changed;) {
         changed = false;
@@ -207,6 +211,11 @@ static bool check_no_dead_uses(const ir_graph *g, ir_diag *d) {
             return false;
         }
     }
+    int loss = g->minimize ? g->minimize->loss : 0;
+    if (g->minimize && (loss < 0 || loss >= g->n_nodes || g->nodes[loss]->dead)) {
+        ir_bug(d, g->minimize->loc, "the loss that graph '%s' minimizes is a removed node", g->name);
+        return false;
+    }
     return true;
 }
 
@@ -262,7 +271,7 @@ static void compact_groups(ir_graph *g) {
 bool ir_graph_cleanup(ir_graph *g, ir_diag *d) {
     if (!check_no_dead_uses(g, d)) return false;
     int *order = malloc(sizeof(int) * ((size_t)g->n_nodes + 1));
-    int *new_id = malloc(sizeof(int) * ((size_t)g->n_nodes + 1));
+    int *new_id = calloc((size_t)g->n_nodes + 1, sizeof(int));
     int n_live = 0;
     bool ok = order && new_id && order_nodes(g, order, &n_live, d);
     if (ok) {
@@ -275,7 +284,7 @@ bool ir_graph_cleanup(ir_graph *g, ir_diag *d) {
             nodes[v]->id = v;
             for (int k = 0; k < nodes[v]->n_in; k++) nodes[v]->in[k] = new_id[nodes[v]->in[k]];
         }
-        for (int i = 0; i < g->n_outputs; i++) g->output_nodes[i] = new_id[g->output_nodes[i]];
+        ir_graph_remap_roots(g, new_id);
         g->nodes = nodes;
         g->n_nodes = n_live;
         g->cap_nodes = n_live + 1;

@@ -1,12 +1,27 @@
 /* verify.c — the verifier: checks the structural invariants of a module after the frontend,
  * the text parser and every pass (--verify-each). SSA order, arity, attribute masks, types and
  * attributes equal to what inference gives (so attributes are normalized), inputs and outputs
- * bound; fusion groups contiguous and well named; a planned graph's placements and its arena
- * free of overlaps between live values. Each problem is reported with "verifier: " at its node. */
+ * bound; parameter updates and the minimize line of a training graph; fusion groups contiguous
+ * and well named; a planned graph's placements and its arena free of overlaps between live
+ * values. Each problem is reported with "verifier: " at its node. */
 #include "ir/ir.h"
 
+#include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define OPTIM_BIT(K) (1u << IR_OPTIM_##K)
+
+/* PyTorch's ranges (docs/training.md); the order is the text form's. */
+const ir_hyper_info ir_hyper_table[IR_N_HYPERS] = {
+    {"lr", offsetof(ir_minimize, lr), OPTIM_BIT(SGD) | OPTIM_BIT(ADAM), true, 0, 0, INFINITY},
+    {"momentum", offsetof(ir_minimize, momentum), OPTIM_BIT(SGD), false, 0, 0, INFINITY},
+    {"beta1", offsetof(ir_minimize, beta1), OPTIM_BIT(ADAM), false, 0.9, 0, 1},
+    {"beta2", offsetof(ir_minimize, beta2), OPTIM_BIT(ADAM), false, 0.999, 0, 1},
+    {"eps", offsetof(ir_minimize, eps), OPTIM_BIT(ADAM), false, 1e-8, 0, INFINITY},
+    {"weight_decay", offsetof(ir_minimize, weight_decay), OPTIM_BIT(SGD) | OPTIM_BIT(ADAM), false, 0, 0, INFINITY},
+};
 
 typedef struct verifier {
     ir_diag *d;
@@ -276,8 +291,76 @@ static bool check_nodes(verifier *v, ir_graph *g) {
     return check_outputs(v, g) && sound;
 }
 
+/* ---- training: parameter updates and the minimize line ------------------------------------ */
+
+/* The last n_updates outputs are updates: each of a valid parameter, named after it, of its type,
+ * and no parameter updated twice. Output node ids are already checked. */
+static void check_updates(verifier *v, const ir_graph *g) {
+    const ir_module *m = g->module;
+    if (g->n_updates < 0 || g->n_updates > g->n_outputs || (g->n_updates > 0 && !g->update_params)) {
+        report(v, g->loc, "graph '%s' has %d updates among its %d outputs", g->name, g->n_updates, g->n_outputs);
+        return;
+    }
+    for (int k = 0; k < g->n_updates; k++) {
+        int out = ir_graph_n_results(g) + k, p = g->update_params[k];
+        const char *name = g->output_names[out];
+        if (p < 0 || p >= m->n_params) {
+            report(v, g->loc, "output '%s' of graph '%s' updates parameter %d; the module has %d", name, g->name, p,
+                   m->n_params);
+            continue;
+        }
+        const ir_param *param = &m->params[p];
+        if (strcmp(name, param->name) != 0)
+            report(v, g->loc, "output '%s' of graph '%s' updates parameter '%s' but is not named after it", name,
+                   g->name, param->name);
+        const ir_type *t = &g->nodes[g->output_nodes[out]]->type;
+        if (!ir_type_equal(t, &param->type))
+            report(v, g->loc, "graph '%s' updates parameter '%s' (%s) with node %d, which is %s", g->name, param->name,
+                   ir_type_text(&param->type).s, g->output_nodes[out], ir_type_text(t).s);
+        for (int j = 0; j < k; j++) {
+            if (g->update_params[j] == p) {
+                report(v, g->loc, "graph '%s' updates parameter '%s' twice", g->name, param->name);
+                break;
+            }
+        }
+    }
+}
+
+/* minimize %LOSS with OPT(...): the loss a scalar f32 node, a known optimizer, its
+ * hyperparameters finite and in PyTorch's ranges. */
+static void check_minimize(verifier *v, const ir_graph *g) {
+    const ir_minimize *mz = g->minimize;
+    if (mz->loss < 0 || mz->loss >= g->n_nodes) {
+        report(v, mz->loc, "graph '%s' minimizes node %d, but the graph has %d nodes", g->name, mz->loss, g->n_nodes);
+    } else {
+        const ir_type *t = &g->nodes[mz->loss]->type;
+        if (t->dtype != IR_F32 || t->rank != 0)
+            report(v, mz->loc, "graph '%s' minimizes node %d, which is %s; a loss is a scalar f32", g->name, mz->loss,
+                   ir_type_text(t).s);
+    }
+    if ((unsigned)mz->kind >= IR_OPTIM_COUNT) {
+        report(v, mz->loc, "graph '%s' minimizes with an unknown optimizer %d", g->name, (int)mz->kind);
+        return;
+    }
+    for (int i = 0; i < IR_N_HYPERS; i++) {
+        const ir_hyper_info *h = &ir_hyper_table[i];
+        double x = ir_hyper_get(mz, h);
+        if (!(h->optims & (1u << mz->kind)) || ir_hyper_in_range(h, x)) continue;
+        char range[64];
+        if (h->max < INFINITY)
+            snprintf(range, sizeof range, "in [%g, %g)", h->min, h->max);
+        else
+            snprintf(range, sizeof range, "finite and >= %g", h->min);
+        report(v, mz->loc, "graph '%s' minimizes with %s(%s=%g): %s must be %s", g->name, ir_optim_name(mz->kind),
+               h->name, x, h->name, range);
+    }
+}
+
 static void check_graph(verifier *v, ir_graph *g) {
-    if (check_nodes(v, g) && check_groups(v, g) && g->planned) check_plan(v, g);
+    bool sound = check_nodes(v, g);
+    if (sound) check_updates(v, g);
+    if (sound && g->minimize) check_minimize(v, g);
+    if (sound && check_groups(v, g) && g->planned) check_plan(v, g);
 }
 
 /* Declared types of parameters and graph inputs must be valid tensor types. */
@@ -289,10 +372,16 @@ static void check_declared_type(verifier *v, ir_loc loc, const char *what, const
     report(v, loc, "%s '%s' has an invalid type (dtype %d, rank %d)", what, name, (int)t->dtype, t->rank);
 }
 
+/* Optimizer state starts at zero (ir_param.state). */
+static void check_param(verifier *v, const ir_param *p) {
+    check_declared_type(v, p->loc, "parameter", p->name, &p->type);
+    if (p->state && p->init.kind != IR_INIT_ZEROS)
+        report(v, p->loc, "state parameter '%s' must start at zeros()", p->name);
+}
+
 bool ir_verify_module(ir_module *m, ir_diag *d) {
     verifier v = {.d = d, .scratch = tmpfile(), .ok = true};
-    for (int i = 0; i < m->n_params; i++)
-        check_declared_type(&v, m->params[i].loc, "parameter", m->params[i].name, &m->params[i].type);
+    for (int i = 0; i < m->n_params; i++) check_param(&v, &m->params[i]);
     for (int i = 0; i < m->n_graphs; i++) {
         ir_graph *g = m->graphs[i];
         for (int j = 0; j < g->n_inputs; j++) {

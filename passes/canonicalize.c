@@ -253,7 +253,7 @@ bool pass_canonicalize(ir_graph *g, pass_context *ctx) {
     bool changed = false;
     for (int i = 0; i < c.n_before && !c.failed; i++)
         if (!g->nodes[i]->dead) changed |= canonicalize_node(&c, g->nodes[i]);
-    for (int i = 0; i < g->n_outputs; i++) g->output_nodes[i] = c.repl[g->output_nodes[i]];
+    ir_graph_remap_roots(g, c.repl);
     bool ok = !c.failed;
     if (ok && changed) {
         pass_drop_orphans(g, was_live, c.n_before);

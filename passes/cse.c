@@ -102,7 +102,7 @@ bool pass_cse(ir_graph *g, pass_context *ctx) {
             merged++;
         }
     }
-    for (int i = 0; i < g->n_outputs; i++) g->output_nodes[i] = repl[g->output_nodes[i]];
+    ir_graph_remap_roots(g, repl);
     free(t.slot);
     free(repl);
     return merged == 0 || ir_graph_cleanup(g, ctx->diag);

@@ -54,16 +54,18 @@ ir_node *pass_add(ir_graph *g, ir_op op, const int *in, int n_in, const ir_attr 
     return NULL;
 }
 
-/* Depth-first from the roots (outputs, input nodes, and the first n_old nodes whose old_dead
- * flag is set) with an explicit stack; a node is pushed once, when first reached. Operands may
- * sit after their users while a pass is rewriting, so no order is assumed. */
+/* Depth-first from the roots (outputs, the minimize loss, input nodes, and the first n_old nodes
+ * whose old_dead flag is set) with an explicit stack; a node is pushed once, when first reached.
+ * Operands may sit after their users while a pass is rewriting, so no order is assumed. */
 static bool *reachable(const ir_graph *g, const bool *old_dead, int n_old) {
     size_t n = (size_t)g->n_nodes + 1;
     bool *live = calloc(n, sizeof *live);
     int *stack = malloc(sizeof *stack * n);
     if (!live || !stack) ir_internal_error(__FILE__, __LINE__, "out of memory");
-    for (int i = 0; i < g->n_nodes + g->n_outputs; i++) {
-        int root = i < g->n_nodes ? i : g->output_nodes[i - g->n_nodes];
+    int n_roots = g->n_outputs + (g->minimize ? 1 : 0);
+    for (int i = 0; i < g->n_nodes + n_roots; i++) {
+        int out = i - g->n_nodes;
+        int root = out < 0 ? i : out < g->n_outputs ? g->output_nodes[out] : g->minimize->loss;
         if (i < g->n_nodes) {
             const ir_node *r = g->nodes[i];
             bool is_root = r->op == IR_OP_INPUT || (i < n_old && old_dead && old_dead[i]);

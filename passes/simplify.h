@@ -22,7 +22,8 @@ bool pass_reinfer(ir_graph *g, ir_node *n, ir_diag *d);
  * NULL after an internal error (a pass built an ill-typed node). */
 ir_node *pass_add(ir_graph *g, ir_op op, const int *in, int n_in, const ir_attr *attrs, ir_loc loc, ir_diag *d);
 
-/* live[i]: node i is an input or some graph output depends on it (malloc'd, caller frees). */
+/* live[i]: node i is an input or a graph output or the minimize loss depends on it (malloc'd,
+ * caller frees). */
 bool *pass_live_nodes(const ir_graph *g);
 /* Marks dead the nodes that were live before a rewrite (was_live, over the first n_before
  * nodes) or were appended by it, and are not live any more: a pass removes what it orphaned

@@ -1,7 +1,8 @@
 #!/bin/sh
 # check.sh TFC FILECHECK FILE — runs one golden test of the Graph IR text form (tests/ir.cmake):
-#   NAME.tgir      `tfc opt FILE` succeeds, its output matches the file's CHECK lines, and
-#                  `tfc opt` on that output gives it back byte for byte;
+#   NAME.tgir      `tfc opt FILE --passes=` (no pass: the text form alone) succeeds, its output
+#                  matches the file's CHECK lines, and the same on that output gives it back byte
+#                  for byte;
 #   NAME.dot.tgir  `tfc dump FILE --format dot` succeeds and matches (and `dot` accepts it, if installed);
 #   NAME.svg.tgir  `tfc dump FILE --format svg` matches (skipped, status 77, without Graphviz), and
 #                  with no `dot` on PATH it exits 1 with a clear message;
@@ -45,9 +46,9 @@ case $file in
     "$filecheck" --dump-input=fail "$file" <"$tmp/out"
     ;;
 *)
-    "$tfc" opt "$file" >"$tmp/a.tgir" || exit 1
+    "$tfc" opt "$file" --passes= >"$tmp/a.tgir" || exit 1
     "$filecheck" --dump-input=fail "$file" <"$tmp/a.tgir" || exit 1
-    "$tfc" opt "$tmp/a.tgir" >"$tmp/b.tgir" || exit 1
+    "$tfc" opt "$tmp/a.tgir" --passes= >"$tmp/b.tgir" || exit 1
     if ! cmp -s "$tmp/a.tgir" "$tmp/b.tgir"; then
         echo "check.sh: printing the printed IR of $file again changed it:"
         diff "$tmp/a.tgir" "$tmp/b.tgir"

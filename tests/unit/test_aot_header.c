@@ -1,12 +1,14 @@
 /* test_aot_header.c — the generated header (codegen/aot/header.c) and pkg-config file
- * (pkgconfig.c) of every example and of a module with awkward names (C and C++ keywords, `m`,
- * every dtype, a scalar). Each header must compile warning-free as C99 and C++11 under gcc and
- * clang, included unused and used; a program that reads its argument table must print exactly
- * what the module declares; pkg-config must accept the .pc file.
+ * (pkgconfig.c) of every example (mlp.tg with its training graph), of a module with awkward names
+ * (C and C++ keywords, `m`, every dtype, a scalar) and of a training graph with Adam's state.
+ * Each header must compile warning-free as C99 and C++11 under gcc and clang, included unused
+ * and used; a program that reads its argument table must print exactly what the module declares;
+ * pkg-config must accept the .pc file.
  * Usage: test_aot_header [EXAMPLES_DIR]; it writes into ./aot_header/. */
 #define _POSIX_C_SOURCE 200809L
 #include "codegen/aot/aot.h"
 #include "frontend/frontend.h"
+#include "passes/passes.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -30,6 +32,13 @@ static const char odd_source[] = "param w : f32[4] = zeros()\n"
                                  "  y = m * w\n  s = sum(m)\n  n = m_ + 1\n  k = int * 2\n  c = class\n}\n"
                                  "graph Other(x : f16[2], errno : bf16[2]) -> (new : f16[2], this : bf16[2]) {\n"
                                  "  new = x\n  this = errno\n}\n";
+
+/* A training graph: after the optimizer pass its outputs end with updates of w and of Adam's
+   state (named "fit.w.exp_avg", "fit.step": not C identifiers), which the header leaves out. */
+static const char train_source[] = "param w : f32[4] = ones()\n"
+                                   "graph fit(x : f32[4], y : f32[4]) -> (loss) {\n"
+                                   "  loss = mean((x * w - y) * (x * w - y))\n"
+                                   "  minimize loss with adam(lr=0.1)\n}\n";
 
 static const char *const c_types[IR_DTYPE_COUNT] = {"float", "uint16_t", "uint16_t", "int32_t", "int64_t", "uint8_t"};
 
@@ -102,6 +111,8 @@ static bool run(const char *what, const char *cmd) {
     return false;
 }
 
+/* Argument i of a graph's function: its inputs, then its results (a training graph's parameter
+   updates are not arguments). */
 static const ir_type *arg_type(const ir_graph *g, int i) {
     return i < g->n_inputs ? &g->input_types[i] : &g->nodes[g->output_nodes[i - g->n_inputs]]->type;
 }
@@ -119,7 +130,7 @@ static void program_calling_api(text *t, const ir_module *m, const char *p) {
     add(t, "    if (!m) return %s_create_error()[0];\n    int rc = 0;\n", p);
     for (int g = 0; g < m->n_graphs; g++) {
         const ir_graph *gr = m->graphs[g];
-        for (int i = 0; i < gr->n_inputs + gr->n_outputs; i++) {
+        for (int i = 0; i < gr->n_inputs + ir_graph_n_results(gr); i++) {
             add(t, "    static %s g%d_a%d[", c_types[arg_type(gr, i)->dtype], g, i);
             add_upper(t, p);
             add(t, "_");
@@ -129,9 +140,9 @@ static void program_calling_api(text *t, const ir_module *m, const char *p) {
             add(t, "_COUNT];\n");
         }
         add(t, "    rc |= %s_%s(m", p, gr->name);
-        for (int i = 0; i < gr->n_inputs + gr->n_outputs; i++) add(t, ", g%d_a%d", g, i);
+        for (int i = 0; i < gr->n_inputs + ir_graph_n_results(gr); i++) add(t, ", g%d_a%d", g, i);
         add(t, ");\n    void *g%d_args[] = {", g);
-        for (int i = 0; i < gr->n_inputs + gr->n_outputs; i++) add(t, "%sg%d_a%d", i ? ", " : "", g, i);
+        for (int i = 0; i < gr->n_inputs + ir_graph_n_results(gr); i++) add(t, "%sg%d_a%d", i ? ", " : "", g, i);
         add(t, "};\n    rc |= %s_run(m, ", p);
         add_upper(t, p);
         add(t, "_GRAPH_");
@@ -159,7 +170,7 @@ static void program_printing_table(text *t, const ir_module *m, const char *p) {
         p);
     for (int g = 0; g < m->n_graphs; g++) {
         const ir_graph *gr = m->graphs[g];
-        for (int i = 0; i < gr->n_inputs + gr->n_outputs; i++) {
+        for (int i = 0; i < gr->n_inputs + ir_graph_n_results(gr); i++) {
             text macro = {0};
             add_upper(&macro, p);
             add(&macro, "_");
@@ -183,8 +194,8 @@ static void program_printing_table(text *t, const ir_module *m, const char *p) {
 static void expected_table(text *t, const ir_module *m) {
     for (int g = 0; g < m->n_graphs; g++) {
         const ir_graph *gr = m->graphs[g];
-        add(t, "%s %d %d\n", gr->name, gr->n_inputs, gr->n_outputs);
-        for (int i = 0; i < gr->n_inputs + gr->n_outputs; i++) {
+        add(t, "%s %d %d\n", gr->name, gr->n_inputs, ir_graph_n_results(gr));
+        for (int i = 0; i < gr->n_inputs + ir_graph_n_results(gr); i++) {
             const ir_type *ty = arg_type(gr, i);
             add(t, "  %s %d %d [", arg_name(gr, i), (int)ty->dtype, ty->rank);
             for (int k = 0; k < ty->rank; k++) add(t, " %lld", (long long)ty->dims[k]);
@@ -195,7 +206,7 @@ static void expected_table(text *t, const ir_module *m) {
     }
     for (int g = 0; g < m->n_graphs; g++) {
         const ir_graph *gr = m->graphs[g];
-        for (int i = 0; i < gr->n_inputs + gr->n_outputs; i++) {
+        for (int i = 0; i < gr->n_inputs + ir_graph_n_results(gr); i++) {
             const ir_type *ty = arg_type(gr, i);
             add(t, "%d %lld %lld\n", ty->rank, (long long)ir_type_elems(ty), (long long)(ty->rank ? ty->dims[0] : 0));
         }
@@ -277,6 +288,13 @@ static void check_pkgconfig(const char *p) {
     free(flags);
 }
 
+/* The optimizer pass, as tfc compile runs it first: training graphs get their updates. */
+static bool lower_training(ir_module *m, ir_diag *d) {
+    pass_pipeline p = {1, {PASS_OPTIMIZER}};
+    pass_run_options ro = {true, false, NULL, NULL, NULL};
+    return pass_run_pipeline(m, &p, &ro, d);
+}
+
 /* Compiles a source (only `graph` when given), writes its header and .pc, and checks them. */
 static void check_module(const char *name, const char *source, size_t len, const char *graph, const char *prefix) {
     ir_diag d;
@@ -284,8 +302,8 @@ static void check_module(const char *name, const char *source, size_t len, const
     int file = ir_diag_add_source(&d, name, source, len);
     fe_options fo = {NULL, 0};
     ir_module *m = graph ? fe_compile_partial(&d, file, &fo, graph) : fe_compile(&d, file, &fo);
-    CHECK(m != NULL, "%s does not compile", name);
-    if (m) {
+    CHECK(m != NULL && lower_training(m, &d), "%s does not compile", name);
+    if (m && d.errors == 0) {
         aot_options o = {prefix, out_dir, name, false, {3, NULL, NULL}};
         bool ok = aot_check_names(m, prefix, &d) && aot_write_header(m, &o, &d) && aot_write_pkgconfig(m, &o, &d);
         CHECK(ok, "%s: writing the header and pkg-config file failed", name);
@@ -375,7 +393,9 @@ int main(int argc, char **argv) {
     check_module("odd.tg", odd_source, sizeof odd_source - 1, NULL, "odd");
     check_example(examples, "elementwise.tg", NULL, "elementwise");
     check_example(examples, "lenet.tg", NULL, "lenet");
-    check_example(examples, "mlp.tg", "infer", "mlp");
+    check_example(examples, "mlp.tg", "infer", "mlp_infer");
+    check_example(examples, "mlp.tg", NULL, "mlp");
+    check_module("fit.tg", train_source, sizeof train_source - 1, NULL, "fit");
     check_example(examples, "resnet_block.tg", NULL, "resnet_block");
     check_example(examples, "transformer.tg", NULL, "transformer");
     check_refusals();
