@@ -98,12 +98,23 @@ static void forget_plan(ir_graph *g) {
     g->planned = false;
 }
 
+/* The training lowerings have nothing to do on a graph without `minimize` or `grad`; skipping
+ * them there keeps a planned graph's plan (`tfc opt` on planned IR runs them at every -O). */
+static bool nothing_to_lower(pass_id id, const ir_graph *g) {
+    if (id == PASS_OPTIMIZER) return g->minimize == NULL;
+    if (id != PASS_AUTODIFF) return false;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->op == IR_OP_GRAD) return false;
+    return true;
+}
+
 static bool run_on_graph(ir_module *m, ir_graph *g, const pass_pipeline *p, const pass_run_options *o,
                          ir_diag *d) {
     pass_context ctx = {d, o->explain_fusion, 0};
     if (wants_dump(o, "input") && !dump_after(m, g, 0, "input", o->dump_dir, d)) return false;
     for (int i = 0; i < p->n; i++) {
         const pass_info *info = &pass_table[p->ids[i]];
+        if (nothing_to_lower(p->ids[i], g)) continue;
         if (p->ids[i] != PASS_PLAN) forget_plan(g);
         int errors = d->errors;
         double start = now_ms();
