@@ -6,6 +6,10 @@
   B3  examples/mlp.tg at batch 256 (B2: at its batch 64) and B7 examples/transformer.tg:
       end-to-end time as a multiple of the sum of their GEMMs' OpenBLAS times (the GEMM shapes
       are read from the Kernel IR dump; OpenBLAS runs on the same number of threads).
+  B4  the training step of examples/mlp.tg (graph train, batch 64: forward, backward, SGD with
+      momentum) as a multiple of three forward passes' GEMM time (3 x the OpenBLAS time of the
+      infer graph's GEMMs, the target's yardstick), and of the train graph's own GEMMs (the
+      backward pass needs no input gradient of the first layer, so it has five GEMMs, not six).
 
 Usage: cpu_targets.py TFC [--threads 1,2] [--runs 21]. Builds bench/stream.c and bench/gemm_time.c
 with the system compiler, prints one table per thread count. Not a test: timings on a shared
@@ -59,6 +63,26 @@ def gemm_shapes(tfc, model, graph, defines):
     return shapes
 
 
+def gemm_total(tmp, threads, runs, shapes):
+    """The sum of the OpenBLAS medians of the GEMMs `shapes` (bench/gemm_time.c), in ms."""
+    g = sh([os.path.join(tmp, "gemm_time"), str(threads), str(runs)] + shapes)
+    return float(re.search(r"gemm total: ([\d.]+) ms", g).group(1))
+
+
+def training_step(tfc, threads, runs, tmp):
+    """B4: the train graph of mlp.tg timed by tfc run --bench (each run is one step: the weights
+    move from run to run, which changes no kernel's work) against three forward passes' GEMMs and
+    against its own GEMMs."""
+    path = os.path.join(EXAMPLES, "mlp.tg")
+    med, lo, hi = tfc_bench(tfc, path, "train", threads, runs, [])
+    forward = gemm_shapes(tfc, path, "infer", [])
+    own = gemm_shapes(tfc, path, "train", [])
+    fwd_ms, own_ms = gemm_total(tmp, threads, runs, forward), gemm_total(tmp, threads, runs, own)
+    print("B4 mlp training step batch 64: median %.3f ms (min %.3f, max %.3f); 3 x forward GEMMs (3 x %d) in OpenBLAS "
+          "%.3f ms: ratio %.2f x; its own %d GEMMs in OpenBLAS %.3f ms: ratio %.2f x"
+          % (med, lo, hi, len(forward), 3 * fwd_ms, med / (3 * fwd_ms), len(own), own_ms, med / own_ms))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("tfc")
@@ -88,10 +112,10 @@ def main():
                 path = os.path.join(EXAMPLES, model)
                 med, lo, hi = tfc_bench(tfc, path, graph, t, args.runs, defines)
                 shapes = gemm_shapes(tfc, path, graph, defines)
-                g = sh([os.path.join(tmp, "gemm_time"), str(t), str(args.runs)] + shapes)
-                total = float(re.search(r"gemm total: ([\d.]+) ms", g).group(1))
+                total = gemm_total(tmp, t, args.runs, shapes)
                 print("%s: median %.3f ms (min %.3f, max %.3f); %d GEMMs in OpenBLAS %.3f ms; ratio %.2f x"
                       % (label, med, lo, hi, len(shapes), total, med / total))
+            training_step(tfc, t, args.runs, tmp)
     return 0
 
 
