@@ -26,7 +26,7 @@ static int find_binding(const cli_options *o, const char *name) {
     return -1;
 }
 
-/* Input i's file: it must exist, have a batch axis and at least one batch of rows. */
+/* Input i's file: it must exist and hold at least one batch of rows. */
 static bool load_input_rows(const cli_options *o, const ir_graph *g, int i, cli_dataset *ds, ir_diag *d) {
     const char *name = g->input_names[i];
     const ir_type *t = &g->input_types[i];
@@ -38,13 +38,6 @@ static bool load_input_rows(const cli_options *o, const ir_graph *g, int i, cli_
                 "tfc: error: --epochs: input '%s' (%s) of graph '%s' has no --in file; --epochs walks the "
                 "rows of every input's file (--steps N repeats one batch)\n",
                 name, type_s, g->name);
-        return false;
-    }
-    if (t->rank == 0) {
-        fprintf(stderr,
-                "tfc: error: --epochs: input '%s' of graph '%s' is a scalar (%s); every input needs a batch "
-                "axis (axis 0) to walk\n",
-                name, g->name, type_s);
         return false;
     }
     snprintf(what, sizeof what, "input '%s' of graph '%s'", name, g->name);
@@ -75,12 +68,46 @@ static bool check_row_counts(const cli_options *o, const ir_graph *g, const cli_
     return true;
 }
 
-bool cli_dataset_load(const cli_options *o, const ir_graph *g, cli_dataset *ds, ir_diag *d) {
-    memset(ds, 0, sizeof *ds);
+/* What the graph alone decides, checked before any file is read: every input has a batch axis
+   (axis 0) of one size, at least one row. */
+static bool check_batch_axes(const ir_graph *g) {
     if (g->n_inputs == 0) {
         fprintf(stderr, "tfc: error: --epochs: graph '%s' has no inputs to walk (--steps N repeats it)\n", g->name);
         return false;
     }
+    for (int i = 0; i < g->n_inputs; i++) {
+        const ir_type *t = &g->input_types[i];
+        char type_s[128];
+        if (t->rank > 0) continue;
+        fprintf(stderr,
+                "tfc: error: --epochs: input '%s' of graph '%s' is a scalar (%s); every input needs a batch "
+                "axis (axis 0) to walk\n",
+                g->input_names[i], g->name, ir_type_str(t, type_s, sizeof type_s));
+        return false;
+    }
+    int64_t batch = g->input_types[0].dims[0];
+    /* Inputs with different batch sizes would walk different examples together. */
+    for (int i = 1; i < g->n_inputs; i++) {
+        if (g->input_types[i].dims[0] == batch) continue;
+        fprintf(stderr,
+                "tfc: error: --epochs: graph '%s' takes %lld rows of '%s' but %lld of '%s' per step; "
+                "--epochs needs one batch size along axis 0\n",
+                g->name, (long long)batch, g->input_names[0], (long long)g->input_types[i].dims[0], g->input_names[i]);
+        return false;
+    }
+    if (batch == 0) {
+        fprintf(stderr,
+                "tfc: error: --epochs: graph '%s' takes 0 rows of '%s' per step; --epochs needs a batch of "
+                "at least one row\n",
+                g->name, g->input_names[0]);
+        return false;
+    }
+    return true;
+}
+
+bool cli_dataset_load(const cli_options *o, const ir_graph *g, cli_dataset *ds, ir_diag *d) {
+    memset(ds, 0, sizeof *ds);
+    if (!check_batch_axes(g)) return false;
     ds->n_inputs = g->n_inputs;
     ds->rows = calloc((size_t)g->n_inputs, sizeof *ds->rows);
     if (!ds->rows) {
@@ -92,16 +119,6 @@ bool cli_dataset_load(const cli_options *o, const ir_graph *g, cli_dataset *ds, 
     ds->n_rows = ds->rows[0].type.dims[0];
     ds->batch = g->input_types[0].dims[0];
     if (!check_row_counts(o, g, ds, d)) return false;
-    /* Inputs with different batch sizes would walk different examples together. */
-    for (int i = 1; i < g->n_inputs; i++) {
-        if (g->input_types[i].dims[0] == ds->batch) continue;
-        fprintf(stderr,
-                "tfc: error: --epochs: graph '%s' takes %lld rows of '%s' but %lld of '%s' per step; "
-                "--epochs needs one batch size along axis 0\n",
-                g->name, (long long)ds->batch, g->input_names[0], (long long)g->input_types[i].dims[0],
-                g->input_names[i]);
-        return false;
-    }
     ds->order = malloc(sizeof *ds->order * (size_t)ds->n_rows);
     if (!ds->order) {
         fprintf(stderr, "tfc: error: out of memory for the order of %lld rows\n", (long long)ds->n_rows);

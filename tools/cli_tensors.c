@@ -41,10 +41,10 @@ static bool dtype_accepted(const rt_array *a, const ir_type *want) {
     return (ir_dtype)a->dtype == want->dtype || (a->dtype == RT_I64 && want->dtype == IR_I32);
 }
 
-/* An input file of the right type but more rows than the graph's batch is a data set. */
-static bool more_rows(const rt_array *a, const ir_type *want) {
-    if (a->rank != want->rank || want->rank == 0 || a->dims[0] <= want->dims[0] || !dtype_accepted(a, want))
-        return false;
+/* a holds rows of want's type, however many: want's dtype (or i64 for i32) and dims but the
+ * first, want having rank >= 1. */
+static bool array_rows_of(const rt_array *a, const ir_type *want) {
+    if (want->rank == 0 || a->rank != want->rank || !dtype_accepted(a, want)) return false;
     for (int i = 1; i < a->rank; i++)
         if (a->dims[i] != want->dims[i]) return false;
     return true;
@@ -88,7 +88,8 @@ bool cli_load_input(const char *path, const char *what, const ir_type *want, ir_
         return false;
     }
     bool ok = array_to_tensor(path, what, &a, want, out, d);
-    if (!ok && more_rows(&a, want))
+    /* An input file of the right type but more rows than the graph's batch is a data set. */
+    if (!ok && array_rows_of(&a, want) && a.dims[0] > want->dims[0])
         ir_note(d, IR_NO_LOC, "%s has more rows than the graph's batch of %lld: --epochs E walks them in minibatches",
                 path, (long long)want->dims[0]);
     rt_array_free(&a);
@@ -111,9 +112,9 @@ bool cli_load_rows(const char *path, const char *what, const ir_type *want, ir_t
         ir_error(d, IR_NO_LOC, "%s", err);
         return false;
     }
+    bool ok = array_rows_of(&a, want);
     ir_type rows = *want;
-    rows.dims[0] = a.rank == want->rank && a.rank > 0 ? a.dims[0] : 0;
-    bool ok = want->rank > 0 && dtype_accepted(&a, want) && array_shape_is(&a, &rows);
+    if (ok) rows.dims[0] = a.dims[0];
     if (!ok) {
         char want_s[128], got_s[128];
         array_type_str(&a, got_s, sizeof got_s);

@@ -371,6 +371,11 @@ def test_training_errors(tmp):
     expect_error("a data set without --epochs", base + data, "expected f32[8,4]", "found f32[50,4]", "--epochs")
     expect_error("--out of a parameter update", base + ["--random-inputs", "--out", f"w={tmp}/w.npy"],
                  "graph 'fit' has no output named 'w'")
+    # A batch axis of 0 rows once divided the row count by zero (a crash, not a message).
+    with open(f"{tmp}/empty.tg", "w") as f:
+        f.write("graph g(x : f32[0, 4]) -> (y) {\n  y = sum(x)\n}\n")
+    expect_error("--epochs: a batch of 0 rows", ["run", f"{tmp}/empty.tg", "--in", f"x={tmp}/x5.npy", "--epochs", "1"],
+                 "graph 'g' takes 0 rows of 'x' per step")
 
 
 def main():
