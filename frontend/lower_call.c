@@ -501,9 +501,9 @@ static void unknown_function(fe_ctx *c, const fe_expr *call) {
 /* Calls that cannot be made where they are: optimizers and initializers in a body, anything in
  * an initializer's arguments. */
 static bool misplaced_call(fe_ctx *c, const fe_expr *call) {
-    static const char *const optimizers[] = {"sgd", "adam", NULL};
     static const char *const initializers[] = {"normal", "uniform", "glorot", "he", "load", NULL};
-    if (is_one_of(call->str, optimizers))
+    ir_optim_kind optimizer;
+    if (ir_optim_lookup(call->str, &optimizer))
         fe_error(c, call->loc, "'%s' is an optimizer: it can only follow 'minimize LOSS with'", call->str);
     else if (is_one_of(call->str, initializers))
         fe_error(c, call->loc, "'%s' is a parameter initializer: use it as 'param NAME : TYPE = %s(...)'", call->str,
@@ -517,8 +517,9 @@ static bool misplaced_call(fe_ctx *c, const fe_expr *call) {
 
 void fe_check_callee(fe_ctx *c, const fe_expr *call) {
     ir_op op = ir_op_lookup(call->str);
-    static const char *const known[] = {"zeros", "ones", "grad", "sgd", "adam", NULL};
-    if (fe_map_get(&c->fns, call->str) || is_one_of(call->str, known)) return;
+    static const char *const known[] = {"zeros", "ones", "grad", NULL};
+    ir_optim_kind optimizer;
+    if (fe_map_get(&c->fns, call->str) || is_one_of(call->str, known) || ir_optim_lookup(call->str, &optimizer)) return;
     if (op == IR_OP_COUNT || !ir_op_table[op].signature) unknown_function(c, call);
 }
 

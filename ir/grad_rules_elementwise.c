@@ -24,8 +24,10 @@ bool grad_none(ir_builder *b, const ir_node *n, int dy, int *dx) {
 
 /* ---- helpers: one node per call, so that argument evaluation order never matters ---------- */
 
-/* A scalar constant in the dtype of node `like`. */
-static int konst(ir_builder *b, int like, double v) { return ir_build_scalar(b, v, ir_build_type(b, like)->dtype); }
+/* A scalar constant in the dtype of node `like` (-1 after a failure, when `like` may be -1 too). */
+static int konst(ir_builder *b, int like, double v) {
+    return b->failed ? -1 : ir_build_scalar(b, v, ir_build_type(b, like)->dtype);
+}
 static int mul(ir_builder *b, int x, int y) { return ir_build_binary(b, IR_OP_MUL, x, y); }
 static int add(ir_builder *b, int x, int y) { return ir_build_binary(b, IR_OP_ADD, x, y); }
 static int sub(ir_builder *b, int x, int y) { return ir_build_binary(b, IR_OP_SUB, x, y); }

@@ -197,6 +197,7 @@ bool grad_pad(ir_builder *b, const ir_node *n, int dy, int *dx) {
  * and cut after the last element, so g[l] lands at l*m of a span (L-1)*m+1 of zeros. Working on
  * the 4-D view keeps the rank bounded whatever x's rank. */
 static int spread_axis(ir_builder *b, int g, int axis, int64_t m) {
+    if (b->failed) return -1;
     const ir_type *t = type_of(b, g);
     int64_t p = 1, q = 1, len = t->dims[axis], dims[IR_MAX_RANK];
     for (int i = 0; i < axis; i++) p *= t->dims[i];

@@ -2,7 +2,7 @@
  * the gradient. One reverse sweep per distinct y, over the nodes on a path from one of its x's
  * to y, applies each op's rule (ops.def, column grad) and adds up the contributions a value gets
  * from its several users. The semantics (zeros, errors, non-smooth points): docs/training.md. */
-#include "passes/passes.h"
+#include "passes/simplify.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -134,27 +134,6 @@ static bool run_sweep(sweep *s, int *result) {
     return true;
 }
 
-/* Removes what the pass orphaned: the grad nodes, the gradient nodes no one uses (a rule gives
- * every operand's gradient, needed or not) and forward values only a grad node read. Nodes
- * that were unused before the pass are left to dce. */
-static void drop_orphans(ir_graph *g, int n_forward) {
-    int *uses = ir_graph_use_counts(g);
-    int *stack = xcalloc((size_t)g->n_nodes, sizeof *stack), top = 0;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (uses[i] == 0 && (i >= n_forward || g->nodes[i]->op == IR_OP_GRAD)) stack[top++] = i;
-    while (top > 0) {
-        ir_node *n = g->nodes[stack[--top]];
-        if (n->dead) continue;
-        n->dead = true;
-        for (int k = 0; k < n->n_in; k++) {
-            int o = n->in[k];
-            if (--uses[o] == 0 && g->nodes[o]->op != IR_OP_INPUT && !g->nodes[o]->dead) stack[top++] = o;
-        }
-    }
-    free(stack);
-    free(uses);
-}
-
 bool pass_autodiff(ir_graph *g, pass_context *ctx) {
     int n = g->n_nodes, max_in = 1;
     bool any = false;
@@ -163,6 +142,7 @@ bool pass_autodiff(ir_graph *g, pass_context *ctx) {
         if (g->nodes[i]->n_in > max_in) max_in = g->nodes[i]->n_in;
     }
     if (!any) return true;
+    bool *was_live = pass_live_nodes(g);
     int *result = xcalloc((size_t)n, sizeof *result);
     bool *swept = xcalloc((size_t)n, sizeof *swept);
     sweep s = {.g = g, .d = ctx->diag, .n = n, .y = -1};
@@ -177,14 +157,19 @@ bool pass_autodiff(ir_graph *g, pass_context *ctx) {
         s.y = gn->in[0];
         ok = run_sweep(&s, result);
     }
-    for (int i = 0; ok && i < n; i++)
-        if (g->nodes[i]->op == IR_OP_GRAD) ir_graph_replace_uses(g, i, result[i]);
+    for (int i = 0; ok && i < n; i++) {
+        if (g->nodes[i]->op != IR_OP_GRAD) continue;
+        ir_graph_replace_uses(g, i, result[i]);
+        g->nodes[i]->dead = true;
+    }
+    /* What the rewrite orphaned goes: the gradient nodes no one uses (a rule gives every
+     * operand's gradient, needed or not) and forward values only a grad node read. */
+    if (ok) pass_drop_orphans(g, was_live, n);
     free(s.on_path);
     free(s.grad);
     free(s.dx);
     free(swept);
     free(result);
-    if (!ok) return false;
-    drop_orphans(g, n);
-    return ir_graph_cleanup(g, ctx->diag);
+    free(was_live);
+    return ok && ir_graph_cleanup(g, ctx->diag);
 }

@@ -752,6 +752,42 @@ static void test_graph_shape(void) {
     session_close(&s);
 }
 
+/* After a failure (an ill-typed node: a bug in a rule, reported as an internal error) a rule
+ * builds nothing more and returns false; it must not read the type of the -1 an earlier call
+ * gave. Every op of the cases, with a builder that has already failed; the node array is moved
+ * to the heap, so that a read before its start faults (or ASan reports it). */
+static void test_failed_builder(void) {
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        char args[512], src[1024];
+        decls(&CASES[i], NULL, args, sizeof args);
+        snprintf(src, sizeof src, "graph p(%s) -> (op_out) {\n  op_out = %s\n}\n", args, CASES[i].expr);
+        session s;
+        bool ok = session_open(&s, src, NULL, 0);
+        CHECK(ok, "%s: %s", CASES[i].expr, session_log(&s));
+        ir_graph *g = ok ? graph0(&s) : NULL;
+        ir_node **arena_nodes = g ? g->nodes : NULL;
+        if (g) {
+            g->nodes = malloc(sizeof *g->nodes * (size_t)g->cap_nodes);
+            memcpy(g->nodes, arena_nodes, sizeof *g->nodes * (size_t)g->n_nodes);
+        }
+        for (int k = 0; g && k < g->n_nodes; k++) {
+            const ir_node *n = g->nodes[k];
+            ir_grad_fn rule = ir_op_table[n->op].grad;
+            if (rule == grad_none || rule == grad_leaf || !ir_dtype_is_float(n->type.dtype)) continue;
+            int dx[8], before = g->n_nodes;
+            ir_builder b = {g, &s.diag, n->loc, true};
+            bool built = rule(&b, n, n->id, dx);
+            CHECK(!built && g->n_nodes == before, "%s: the rule of %s went on after a failure", CASES[i].expr,
+                  ir_op_name(n->op));
+        }
+        if (g) {
+            free(g->nodes);
+            g->nodes = arena_nodes;
+        }
+        session_close(&s);
+    }
+}
+
 /* ---- errors ------------------------------------------------------------------------------------ */
 
 static void expect_error(const char *src, const char *text) {
@@ -798,6 +834,7 @@ int main(int argc, char **argv) {
         test_ties();
         test_paths();
         test_graph_shape();
+        test_failed_builder();
         test_errors();
     }
     printf("%d checks, %d failed\n", checks, failures);
