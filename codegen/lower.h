@@ -124,6 +124,10 @@ cg_expr *cg_elem(cg_lower *w, int id, const cg_coords *c);
  * the end; outside [-dim, dim) a check fails, as the interpreter refuses the index, and the
  * position is clamped, so memory stays in bounds. */
 cg_expr *cg_gather_index(cg_lower *w, const ir_node *n, const cg_coords *ic, int64_t dim);
+/* The check of cross_entropy's label (an i64 value) for `classes` classes at loop level `level`,
+ * shared by the loss and its gradient's one_hot_checked: outside [0, classes) it fails, as the
+ * interpreter refuses the label. */
+void cg_check_label(cg_lower *w, const ir_node *n, cg_expr *label, int64_t classes, int level);
 /* The memo of (node, coordinates) → value, for values assigned to variables by the caller. */
 void cg_memo_set(cg_lower *w, int id, const cg_coords *c, cg_expr *value);
 void cg_memo_reset(cg_lower *w);

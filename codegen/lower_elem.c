@@ -200,6 +200,14 @@ cg_expr *cg_gather_index(cg_lower *w, const ir_node *n, const cg_coords *ic, int
     return cg_clamp(w, v, 0, dim - 1);
 }
 
+void cg_check_label(cg_lower *w, const ir_node *n, cg_expr *label, int64_t classes, int level) {
+    cg_expr *ok =
+        cg_call2(w, CG_AND, cg_call2(w, CG_GE, label, cg_index(w, 0)), cg_call2(w, CG_LT, label, cg_index(w, classes)));
+    char msg[120];
+    snprintf(msg, sizeof msg, "cross_entropy: label out of range [0, %lld)", (long long)classes);
+    cg_emit_check(w, level, ok, n->loc, msg);
+}
+
 /* np.take: an index in [-dim, 0) counts from the end; outside [-dim, dim) the check fails and
  * the load uses the clamped index. */
 static cg_expr *gather_value(cg_lower *w, const ir_node *n, const cg_coords *c) {
@@ -218,11 +226,17 @@ static cg_expr *gather_value(cg_lower *w, const ir_node *n, const cg_coords *c) 
     return cg_elem(w, n->in[0], &xc);
 }
 
-/* (idx[...] == c) as 0 or 1; an index outside [0, depth) matches nothing. */
+/* (idx[...] == c) as 0 or 1; an index outside [0, depth) matches nothing, except in
+ * one_hot_checked, where it fails cross_entropy's check (at the index's loop level, once per
+ * label rather than per class). */
 static cg_expr *one_hot_value(cg_lower *w, const ir_node *n, const cg_coords *c) {
     cg_coords ic = {.rank = c->rank - 1};
     for (int i = 0; i < ic.rank; i++) ic.c[i] = c->c[i];
     cg_expr *v = cg_cast(w, IR_I64, cg_elem(w, n->in[0], &ic));
+    if (n->op == IR_OP_ONE_HOT_CHECKED) {
+        int level = cg_expr_level(v) > w->min_level ? cg_expr_level(v) : w->min_level;
+        cg_check_label(w, n, v, n->attr[IR_ATTR_DEPTH].v[0], level);
+    }
     return cg_cast(w, IR_F32, cg_call2(w, CG_EQ, v, c->c[c->rank - 1]));
 }
 
@@ -364,7 +378,8 @@ static cg_expr *inside_value(cg_lower *w, const ir_node *n, const cg_coords *c) 
     case IR_OP_PAD: return pad_value(w, n, c);
     case IR_OP_CONCAT: return concat_value(w, n, c);
     case IR_OP_GATHER: return gather_value(w, n, c);
-    case IR_OP_ONE_HOT: return one_hot_value(w, n, c);
+    case IR_OP_ONE_HOT:
+    case IR_OP_ONE_HOT_CHECKED: return one_hot_value(w, n, c);
     case IR_OP_MAX_POOL2D:
     case IR_OP_AVG_POOL2D: return cg_pool_value(w, n, c);
     case IR_OP_MAX_POOL2D_GRAD:

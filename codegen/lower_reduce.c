@@ -7,7 +7,6 @@
 #include "codegen/lower.h"
 
 #include <math.h>
-#include <stdio.h>
 
 static int hoist_level(const cg_lower *w, const cg_coords *c) {
     int level = cg_coords_level(c);
@@ -402,11 +401,8 @@ cg_expr *cg_cross_entropy_value(cg_lower *w, const ir_node *n, const cg_coords *
     cg_expr *row = cg_linearize(w, c, &n->type);
     cg_coords xc = {.rank = x->rank};
     for (int i = 0; i < c->rank; i++) xc.c[i] = c->c[i];
-    char msg[120];
-    snprintf(msg, sizeof msg, "cross_entropy: label out of range [0, %lld)", (long long)classes);
     cg_expr *label = cg_cast(w, IR_I64, cg_elem(w, n->in[1], c));
-    cg_expr *ok = cg_call2(w, CG_AND, cg_call2(w, CG_GE, label, cg_index(w, 0)), cg_call2(w, CG_LT, label, cg_index(w, classes)));
-    cg_emit_check(w, level, ok, n->loc, msg);
+    cg_check_label(w, n, label, classes, level);
     if (classes == 0) return cg_const_f(w, NAN);
     int m = new_acc(w, IR_F32, level, cg_const_f(w, -INFINITY)), s = -1;
     for (int pass = 0; pass < 2; pass++) {

@@ -4,7 +4,6 @@
 #include "frontend/lower.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,23 +116,11 @@ static void optimizer_sig(ir_optim_kind kind, fe_sig *s, const ir_hyper_info **h
     }
 }
 
-/* The shortest text that reads back as v (0.1, not 0.10000000000000001), for messages. */
-static const char *number_text(char *buf, size_t size, double v) {
-    for (int digits = 1; digits <= 17; digits++) {
-        snprintf(buf, size, "%.*g", digits, v);
-        if (strtod(buf, NULL) == v) break;
-    }
-    return buf;
-}
-
 /* PyTorch's range checks (torch.optim.SGD and Adam raise ValueError outside them). */
 static bool hyper_in_range(fe_ctx *c, const char *callee, const ir_hyper_info *h, const fe_value *v, double x) {
-    if (ir_hyper_in_range(h, x)) return true;
-    char text[32], lo[32], hi[32], range[80];
-    number_text(lo, sizeof lo, h->min);
-    if (isinf(h->max)) snprintf(range, sizeof range, ">= %s", lo);
-    else snprintf(range, sizeof range, "in [%s, %s)", lo, number_text(hi, sizeof hi, h->max));
-    fe_error(c, v->loc, "%s: '%s' must be %s, not %s", callee, h->name, range, number_text(text, sizeof text, x));
+    ir_text must;
+    if (ir_hyper_check(h, x, false, &must)) return true;
+    fe_error(c, v->loc, "%s: '%s' must be %s, not %s", callee, h->name, must.s, ir_double_text(x).s);
     return false;
 }
 

@@ -34,12 +34,29 @@ int ir_build_select(ir_builder *b, int cond, int x, int y) {
     return ir_build(b, IR_OP_SELECT, in, 3, NULL);
 }
 
+int ir_build_add(ir_builder *b, int x, int y) { return ir_build_binary(b, IR_OP_ADD, x, y); }
+int ir_build_sub(ir_builder *b, int x, int y) { return ir_build_binary(b, IR_OP_SUB, x, y); }
+int ir_build_mul(ir_builder *b, int x, int y) { return ir_build_binary(b, IR_OP_MUL, x, y); }
+int ir_build_div(ir_builder *b, int x, int y) { return ir_build_binary(b, IR_OP_DIV, x, y); }
+
 int ir_build_scalar(ir_builder *b, double v, ir_dtype dt) {
     ir_attr attrs[IR_ATTR_COUNT] = {{0}};
     attrs[IR_ATTR_VALUE].f = v;
     attrs[IR_ATTR_DTYPE].v[0] = dt;
     return ir_build(b, IR_OP_CONSTANT, NULL, 0, attrs);
 }
+
+int ir_build_scalar_like(ir_builder *b, int like, double v) {
+    if (b->failed || like < 0) {
+        b->failed = true;
+        return -1;
+    }
+    return ir_build_scalar(b, v, ir_build_type(b, like)->dtype);
+}
+
+/* The constant first, then the product or sum: the node order never depends on the compiler. */
+int ir_build_mul_k(ir_builder *b, int x, double v) { return ir_build_mul(b, x, ir_build_scalar_like(b, x, v)); }
+int ir_build_add_k(ir_builder *b, int x, double v) { return ir_build_add(b, x, ir_build_scalar_like(b, x, v)); }
 
 int ir_build_full_like(ir_builder *b, const ir_type *t, double v) {
     ir_attr attrs[IR_ATTR_COUNT] = {{0}};
@@ -56,6 +73,8 @@ int ir_build_cast(ir_builder *b, int x, ir_dtype dt) {
     attrs[IR_ATTR_DTYPE].v[0] = dt;
     return ir_build(b, IR_OP_CAST, &x, 1, attrs);
 }
+
+int ir_build_f32(ir_builder *b, int x) { return ir_build_cast(b, x, IR_F32); }
 
 static bool same_dims(const ir_type *t, const int64_t *dims, int rank) {
     return t->rank == rank && memcmp(t->dims, dims, sizeof(int64_t) * (size_t)rank) == 0;

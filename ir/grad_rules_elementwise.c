@@ -22,21 +22,11 @@ bool grad_none(ir_builder *b, const ir_node *n, int dy, int *dx) {
     return true;
 }
 
-/* ---- helpers: one node per call, so that argument evaluation order never matters ---------- */
+/* ---- helpers (and ir/build.c's arithmetic: one node per call) ----------------------------- */
 
-/* A scalar constant in the dtype of node `like` (-1 after a failure, when `like` may be -1 too). */
-static int konst(ir_builder *b, int like, double v) {
-    return b->failed ? -1 : ir_build_scalar(b, v, ir_build_type(b, like)->dtype);
-}
-static int mul(ir_builder *b, int x, int y) { return ir_build_binary(b, IR_OP_MUL, x, y); }
-static int add(ir_builder *b, int x, int y) { return ir_build_binary(b, IR_OP_ADD, x, y); }
-static int sub(ir_builder *b, int x, int y) { return ir_build_binary(b, IR_OP_SUB, x, y); }
-static int div_(ir_builder *b, int x, int y) { return ir_build_binary(b, IR_OP_DIV, x, y); }
-static int mul_k(ir_builder *b, int x, double v) { return mul(b, x, konst(b, x, v)); }
-static int add_k(ir_builder *b, int x, double v) { return add(b, x, konst(b, x, v)); }
 static int one_minus(ir_builder *b, int x) {
-    int one = konst(b, x, 1);
-    return sub(b, one, x);
+    int one = ir_build_scalar_like(b, x, 1);
+    return ir_build_sub(b, one, x);
 }
 
 /* g (of the op's broadcast shape) summed down to operand k's shape. */
@@ -62,28 +52,28 @@ bool grad_sub(ir_builder *b, const ir_node *n, int dy, int *dx) {
 
 /* a * b: dy * b and dy * a. */
 bool grad_mul(ir_builder *b, const ir_node *n, int dy, int *dx) {
-    dx[0] = to_operand(b, n, 0, mul(b, dy, n->in[1]));
-    dx[1] = to_operand(b, n, 1, mul(b, dy, n->in[0]));
+    dx[0] = to_operand(b, n, 0, ir_build_mul(b, dy, n->in[1]));
+    dx[1] = to_operand(b, n, 1, ir_build_mul(b, dy, n->in[0]));
     return !b->failed;
 }
 
 /* y = a / b: dy / b and -dy * (y / b) (PyTorch's form, which reuses y). */
 bool grad_div(ir_builder *b, const ir_node *n, int dy, int *dx) {
-    dx[0] = to_operand(b, n, 0, div_(b, dy, n->in[1]));
-    int q = div_(b, n->id, n->in[1]);
-    dx[1] = ir_build_unary(b, IR_OP_NEG, to_operand(b, n, 1, mul(b, dy, q)));
+    dx[0] = to_operand(b, n, 0, ir_build_div(b, dy, n->in[1]));
+    int q = ir_build_div(b, n->id, n->in[1]);
+    dx[1] = ir_build_unary(b, IR_OP_NEG, to_operand(b, n, 1, ir_build_mul(b, dy, q)));
     return !b->failed;
 }
 
 /* y = a ** e: d/da = e * a^(e-1), taken as 0 where e = 0 (so that 0^-1 gives no inf * 0);
  * d/de = y * log(a), taken as 0 where a = 0 and e >= 0 (PyTorch's pow_backward rules). */
 bool grad_pow(ir_builder *b, const ir_node *n, int dy, int *dx) {
-    int a = n->in[0], e = n->in[1], zero = konst(b, dy, 0);
-    int e1 = sub(b, e, konst(b, e, 1));
-    int slope = mul(b, e, ir_build_binary(b, IR_OP_POW, a, e1));
+    int a = n->in[0], e = n->in[1], zero = ir_build_scalar_like(b, dy, 0);
+    int e1 = ir_build_sub(b, e, ir_build_scalar_like(b, e, 1));
+    int slope = ir_build_mul(b, e, ir_build_binary(b, IR_OP_POW, a, e1));
     int e_zero = ir_build_binary(b, IR_OP_EQ, e, zero);
-    dx[0] = to_operand(b, n, 0, ir_build_select(b, e_zero, zero, mul(b, dy, slope)));
-    int de = mul(b, dy, mul(b, n->id, ir_build_unary(b, IR_OP_LOG, a)));
+    dx[0] = to_operand(b, n, 0, ir_build_select(b, e_zero, zero, ir_build_mul(b, dy, slope)));
+    int de = ir_build_mul(b, dy, ir_build_mul(b, n->id, ir_build_unary(b, IR_OP_LOG, a)));
     int e_nonneg = ir_build_binary(b, IR_OP_GE, e, zero);
     int keep = ir_build_select(b, e_nonneg, zero, de);
     int a_zero = ir_build_binary(b, IR_OP_EQ, a, zero);
@@ -94,9 +84,9 @@ bool grad_pow(ir_builder *b, const ir_node *n, int dy, int *dx) {
 /* maximum, minimum: the operand that is the result gets dy; a tie gives each half, and a NaN
  * (neither greater) gives both dy (PyTorch's max/min backward). `wins_a` is gt for maximum. */
 static bool extremum(ir_builder *b, const ir_node *n, int dy, int *dx, ir_op wins_a, ir_op wins_b) {
-    int a = n->in[0], c = n->in[1], zero = konst(b, dy, 0);
+    int a = n->in[0], c = n->in[1], zero = ir_build_scalar_like(b, dy, 0);
     int tie = ir_build_binary(b, IR_OP_EQ, a, c);
-    int shared = ir_build_select(b, tie, mul_k(b, dy, 0.5), dy);
+    int shared = ir_build_select(b, tie, ir_build_mul_k(b, dy, 0.5), dy);
     int b_wins = ir_build_binary(b, wins_b, a, c);
     dx[0] = to_operand(b, n, 0, ir_build_select(b, b_wins, zero, shared));
     int a_wins = ir_build_binary(b, wins_a, a, c);
@@ -116,7 +106,7 @@ bool grad_minimum(ir_builder *b, const ir_node *n, int dy, int *dx) {
 
 /* select(c, a, b): dy where c to a, elsewhere to b; none to the condition. */
 bool grad_select(ir_builder *b, const ir_node *n, int dy, int *dx) {
-    int c = n->in[0], zero = konst(b, dy, 0);
+    int c = n->in[0], zero = ir_build_scalar_like(b, dy, 0);
     dx[0] = -1;
     dx[1] = to_operand(b, n, 1, ir_build_select(b, c, dy, zero));
     dx[2] = to_operand(b, n, 2, ir_build_select(b, c, zero, dy));
@@ -127,7 +117,7 @@ bool grad_select(ir_builder *b, const ir_node *n, int dy, int *dx) {
  * lo <= x <= hi; lo where x < lo and lo < hi; hi where x > hi, or everywhere hi < lo (the
  * result is hi there). */
 bool grad_clip(ir_builder *b, const ir_node *n, int dy, int *dx) {
-    int x = n->in[0], lo = n->in[1], hi = n->in[2], zero = konst(b, dy, 0);
+    int x = n->in[0], lo = n->in[1], hi = n->in[2], zero = ir_build_scalar_like(b, dy, 0);
     int below_hi = ir_build_binary(b, IR_OP_LE, x, hi);
     int inside = ir_build_select(b, below_hi, dy, zero);
     int above_lo = ir_build_binary(b, IR_OP_GE, x, lo);
@@ -155,33 +145,33 @@ static const double GELU_TANH_KAPPA = 0.044715;
 /* gelu(x) = x Φ(x): the derivative Φ(x) + x φ(x), Φ(x) = (1 + erf(x / √2)) / 2 and
  * φ(x) = exp(-x² / 2) / √(2π). */
 static int gelu_slope(ir_builder *b, int x) {
-    int erf = ir_build_unary(b, IR_OP_ERF, mul_k(b, x, SQRT1_2));
-    int cdf = mul_k(b, add_k(b, erf, 1), 0.5);
-    int sq = mul(b, x, x);
-    int pdf = mul_k(b, ir_build_unary(b, IR_OP_EXP, mul_k(b, sq, -0.5)), INV_SQRT_2PI);
-    return add(b, cdf, mul(b, x, pdf));
+    int erf = ir_build_unary(b, IR_OP_ERF, ir_build_mul_k(b, x, SQRT1_2));
+    int cdf = ir_build_mul_k(b, ir_build_add_k(b, erf, 1), 0.5);
+    int sq = ir_build_mul(b, x, x);
+    int pdf = ir_build_mul_k(b, ir_build_unary(b, IR_OP_EXP, ir_build_mul_k(b, sq, -0.5)), INV_SQRT_2PI);
+    return ir_build_add(b, cdf, ir_build_mul(b, x, pdf));
 }
 
 /* gelu_tanh(x) = x/2 (1 + t), t = tanh(u), u = √(2/π) (x + κ x³): PyTorch's derivative
  * (1 + t)/2 + x/2 (1 - t²) √(2/π) (1 + 3κ x²). */
 static int gelu_tanh_slope(ir_builder *b, int x) {
-    int sq = mul(b, x, x);
-    int cube = mul(b, sq, x);
-    int u = mul_k(b, add(b, x, mul_k(b, cube, GELU_TANH_KAPPA)), SQRT_2_OVER_PI);
+    int sq = ir_build_mul(b, x, x);
+    int cube = ir_build_mul(b, sq, x);
+    int u = ir_build_mul_k(b, ir_build_add(b, x, ir_build_mul_k(b, cube, GELU_TANH_KAPPA)), SQRT_2_OVER_PI);
     int t = ir_build_unary(b, IR_OP_TANH, u);
-    int left = mul_k(b, add_k(b, t, 1), 0.5);
-    int sech2 = one_minus(b, mul(b, t, t));
-    int du = mul_k(b, add_k(b, mul_k(b, sq, 3 * GELU_TANH_KAPPA), 1), SQRT_2_OVER_PI);
-    int half_x = mul_k(b, x, 0.5);
-    int right = mul(b, half_x, mul(b, sech2, du));
-    return add(b, left, right);
+    int left = ir_build_mul_k(b, ir_build_add_k(b, t, 1), 0.5);
+    int sech2 = one_minus(b, ir_build_mul(b, t, t));
+    int du = ir_build_mul_k(b, ir_build_add_k(b, ir_build_mul_k(b, sq, 3 * GELU_TANH_KAPPA), 1), SQRT_2_OVER_PI);
+    int half_x = ir_build_mul_k(b, x, 0.5);
+    int right = ir_build_mul(b, half_x, ir_build_mul(b, sech2, du));
+    return ir_build_add(b, left, right);
 }
 
 /* silu(x) = x s, s = sigmoid(x): s (1 + x (1 - s)). */
 static int silu_slope(ir_builder *b, int x) {
     int s = ir_build_unary(b, IR_OP_SIGMOID, x);
-    int rest = mul(b, x, one_minus(b, s));
-    return mul(b, s, add_k(b, rest, 1));
+    int rest = ir_build_mul(b, x, one_minus(b, s));
+    return ir_build_mul(b, s, ir_build_add_k(b, rest, 1));
 }
 
 /* dy * f'(x) for the smooth unary ops; y is the op's own value, reused where f' is a function
@@ -190,20 +180,23 @@ static int smooth_unary(ir_builder *b, const ir_node *n, int dy) {
     int x = n->in[0], y = n->id;
     switch (n->op) {
     case IR_OP_NEG: return ir_build_unary(b, IR_OP_NEG, dy);
-    case IR_OP_EXP: return mul(b, dy, y);
-    case IR_OP_LOG: return div_(b, dy, x);
-    case IR_OP_SQRT: return div_(b, dy, mul_k(b, y, 2));                   /* 1 / (2 sqrt(x)) */
-    case IR_OP_RSQRT: return mul_k(b, mul(b, dy, mul(b, mul(b, y, y), y)), -0.5); /* -x^(-3/2) / 2 */
-    case IR_OP_TANH: return mul(b, dy, one_minus(b, mul(b, y, y)));
-    case IR_OP_SIGMOID: return mul(b, dy, mul(b, y, one_minus(b, y)));
-    case IR_OP_GELU: return mul(b, dy, gelu_slope(b, x));
-    case IR_OP_GELU_TANH: return mul(b, dy, gelu_tanh_slope(b, x));
-    case IR_OP_SILU: return mul(b, dy, silu_slope(b, x));
-    case IR_OP_SIN: return mul(b, dy, ir_build_unary(b, IR_OP_COS, x));
-    case IR_OP_COS: return ir_build_unary(b, IR_OP_NEG, mul(b, dy, ir_build_unary(b, IR_OP_SIN, x)));
+    case IR_OP_EXP: return ir_build_mul(b, dy, y);
+    case IR_OP_LOG: return ir_build_div(b, dy, x);
+    case IR_OP_SQRT: return ir_build_div(b, dy, ir_build_mul_k(b, y, 2)); /* 1 / (2 sqrt(x)) */
+    case IR_OP_RSQRT: { /* -x^(-3/2) / 2 */
+        int cube = ir_build_mul(b, ir_build_mul(b, y, y), y);
+        return ir_build_mul_k(b, ir_build_mul(b, dy, cube), -0.5);
+    }
+    case IR_OP_TANH: return ir_build_mul(b, dy, one_minus(b, ir_build_mul(b, y, y)));
+    case IR_OP_SIGMOID: return ir_build_mul(b, dy, ir_build_mul(b, y, one_minus(b, y)));
+    case IR_OP_GELU: return ir_build_mul(b, dy, gelu_slope(b, x));
+    case IR_OP_GELU_TANH: return ir_build_mul(b, dy, gelu_tanh_slope(b, x));
+    case IR_OP_SILU: return ir_build_mul(b, dy, silu_slope(b, x));
+    case IR_OP_SIN: return ir_build_mul(b, dy, ir_build_unary(b, IR_OP_COS, x));
+    case IR_OP_COS: return ir_build_unary(b, IR_OP_NEG, ir_build_mul(b, dy, ir_build_unary(b, IR_OP_SIN, x)));
     case IR_OP_ERF: { /* 2/√π exp(-x²) */
-        int e = ir_build_unary(b, IR_OP_EXP, ir_build_unary(b, IR_OP_NEG, mul(b, x, x)));
-        return mul(b, dy, mul_k(b, e, TWO_OVER_SQRT_PI));
+        int e = ir_build_unary(b, IR_OP_EXP, ir_build_unary(b, IR_OP_NEG, ir_build_mul(b, x, x)));
+        return ir_build_mul(b, dy, ir_build_mul_k(b, e, TWO_OVER_SQRT_PI));
     }
     default: return -2;
     }
@@ -212,11 +205,11 @@ static int smooth_unary(ir_builder *b, const ir_node *n, int dy) {
 /* relu: dy where y > 0, so 0 at 0 and for NaN (PyTorch's threshold_backward on the result);
  * leaky_relu: dy where x > 0, alpha * dy at 0 and below; abs: sign(x) dy, 0 at 0. */
 static int kinked_unary(ir_builder *b, const ir_node *n, int dy) {
-    int x = n->in[0], zero = konst(b, dy, 0);
+    int x = n->in[0], zero = ir_build_scalar_like(b, dy, 0);
     switch (n->op) {
     case IR_OP_RELU: return ir_build_select(b, ir_build_binary(b, IR_OP_GT, n->id, zero), dy, zero);
     case IR_OP_LEAKY_RELU: {
-        int scaled = mul_k(b, dy, n->attr[IR_ATTR_ALPHA].f);
+        int scaled = ir_build_mul_k(b, dy, n->attr[IR_ATTR_ALPHA].f);
         return ir_build_select(b, ir_build_binary(b, IR_OP_GT, x, zero), dy, scaled);
     }
     case IR_OP_ABS: {

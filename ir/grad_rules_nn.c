@@ -7,15 +7,6 @@
 #include <string.h>
 
 static const ir_type *type_of(const ir_builder *b, int id) { return ir_build_type(b, id); }
-static int f32(ir_builder *b, int x) { return ir_build_cast(b, x, IR_F32); }
-static int mul(ir_builder *b, int x, int y) { return ir_build_binary(b, IR_OP_MUL, x, y); }
-static int sub(ir_builder *b, int x, int y) { return ir_build_binary(b, IR_OP_SUB, x, y); }
-static int mul_k(ir_builder *b, int x, double v) {
-    return b->failed ? -1 : mul(b, x, ir_build_scalar(b, v, type_of(b, x)->dtype));
-}
-static int add_k(ir_builder *b, int x, double v) {
-    return b->failed ? -1 : ir_build_binary(b, IR_OP_ADD, x, ir_build_scalar(b, v, type_of(b, x)->dtype));
-}
 
 /* g (computed in f32) in the dtype of operand k. */
 static int as_operand(ir_builder *b, const ir_node *n, int k, int g) {
@@ -27,18 +18,18 @@ static int as_operand(ir_builder *b, const ir_node *n, int k, int g) {
 /* y = softmax(x): dx = y * (dy - sum(dy * y)) along the axis. */
 bool grad_softmax(ir_builder *b, const ir_node *n, int dy, int *dx) {
     int axis = (int)n->attr[IR_ATTR_AXIS].v[0];
-    int y = f32(b, n->id), g = f32(b, dy);
-    int dot = ir_build_reduce(b, IR_OP_SUM, mul(b, g, y), axis, true);
-    dx[0] = as_operand(b, n, 0, mul(b, y, sub(b, g, dot)));
+    int y = ir_build_f32(b, n->id), g = ir_build_f32(b, dy);
+    int dot = ir_build_reduce(b, IR_OP_SUM, ir_build_mul(b, g, y), axis, true);
+    dx[0] = as_operand(b, n, 0, ir_build_mul(b, y, ir_build_sub(b, g, dot)));
     return !b->failed;
 }
 
 /* y = log_softmax(x): dx = dy - exp(y) * sum(dy) along the axis. */
 bool grad_log_softmax(ir_builder *b, const ir_node *n, int dy, int *dx) {
     int axis = (int)n->attr[IR_ATTR_AXIS].v[0];
-    int p = ir_build_unary(b, IR_OP_EXP, f32(b, n->id)), g = f32(b, dy);
+    int p = ir_build_unary(b, IR_OP_EXP, ir_build_f32(b, n->id)), g = ir_build_f32(b, dy);
     int total = ir_build_reduce(b, IR_OP_SUM, g, axis, true);
-    dx[0] = as_operand(b, n, 0, sub(b, g, mul(b, p, total)));
+    dx[0] = as_operand(b, n, 0, ir_build_sub(b, g, ir_build_mul(b, p, total)));
     return !b->failed;
 }
 
@@ -48,20 +39,20 @@ bool grad_log_softmax(ir_builder *b, const ir_node *n, int dy, int *dx) {
  * recomputed as decompose computes them): dbeta = Σ dy, dgamma = Σ dy * xhat over the rows,
  * dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * gamma. */
 bool grad_layer_norm(ir_builder *b, const ir_node *n, int dy, int *dx) {
-    int x = f32(b, n->in[0]), gamma = f32(b, n->in[1]), g = f32(b, dy);
+    int x = ir_build_f32(b, n->in[0]), gamma = ir_build_f32(b, n->in[1]), g = ir_build_f32(b, dy);
     int last = type_of(b, n->in[0])->rank - 1;
-    int centered = sub(b, x, ir_build_reduce(b, IR_OP_MEAN, x, last, true));
-    int var = ir_build_reduce(b, IR_OP_MEAN, mul(b, centered, centered), last, true);
-    int rstd = ir_build_unary(b, IR_OP_RSQRT, add_k(b, var, n->attr[IR_ATTR_EPS].f));
-    int xhat = mul(b, centered, rstd);
+    int centered = ir_build_sub(b, x, ir_build_reduce(b, IR_OP_MEAN, x, last, true));
+    int var = ir_build_reduce(b, IR_OP_MEAN, ir_build_mul(b, centered, centered), last, true);
+    int rstd = ir_build_unary(b, IR_OP_RSQRT, ir_build_add_k(b, var, n->attr[IR_ATTR_EPS].f));
+    int xhat = ir_build_mul(b, centered, rstd);
     dx[2] = as_operand(b, n, 2, ir_build_sum_to(b, g, type_of(b, n->in[2])));
-    dx[1] = as_operand(b, n, 1, ir_build_sum_to(b, mul(b, g, xhat), type_of(b, n->in[1])));
-    int gx = mul(b, g, gamma);
+    dx[1] = as_operand(b, n, 1, ir_build_sum_to(b, ir_build_mul(b, g, xhat), type_of(b, n->in[1])));
+    int gx = ir_build_mul(b, g, gamma);
     int mean_gx = ir_build_reduce(b, IR_OP_MEAN, gx, last, true);
-    int proj = ir_build_reduce(b, IR_OP_MEAN, mul(b, gx, xhat), last, true);
-    int along = mul(b, xhat, proj);
-    int inner = sub(b, sub(b, gx, mean_gx), along);
-    dx[0] = as_operand(b, n, 0, mul(b, rstd, inner));
+    int proj = ir_build_reduce(b, IR_OP_MEAN, ir_build_mul(b, gx, xhat), last, true);
+    int along = ir_build_mul(b, xhat, proj);
+    int inner = ir_build_sub(b, ir_build_sub(b, gx, mean_gx), along);
+    dx[0] = as_operand(b, n, 0, ir_build_mul(b, rstd, inner));
     return !b->failed;
 }
 
@@ -89,19 +80,20 @@ static int channel_sum(ir_builder *b, int v, int64_t channels) {
 bool grad_batch_norm(ir_builder *b, const ir_node *n, int dy, int *dx) {
     const ir_type *xt = type_of(b, n->in[0]);
     int64_t c = xt->dims[1];
-    int x = f32(b, n->in[0]), mean = f32(b, n->in[1]), var = f32(b, n->in[2]), gamma = f32(b, n->in[3]);
-    int g = f32(b, dy);
-    int s = ir_build_unary(b, IR_OP_RSQRT, add_k(b, var, n->attr[IR_ATTR_EPS].f));
-    int scale = mul(b, s, gamma);
-    dx[0] = as_operand(b, n, 0, mul(b, g, per_channel(b, scale, xt->rank)));
+    int x = ir_build_f32(b, n->in[0]), mean = ir_build_f32(b, n->in[1]);
+    int var = ir_build_f32(b, n->in[2]), gamma = ir_build_f32(b, n->in[3]);
+    int g = ir_build_f32(b, dy);
+    int s = ir_build_unary(b, IR_OP_RSQRT, ir_build_add_k(b, var, n->attr[IR_ATTR_EPS].f));
+    int scale = ir_build_mul(b, s, gamma);
+    dx[0] = as_operand(b, n, 0, ir_build_mul(b, g, per_channel(b, scale, xt->rank)));
     int dbeta = channel_sum(b, g, c);
     dx[4] = as_operand(b, n, 4, dbeta);
-    int centered = sub(b, x, per_channel(b, mean, xt->rank));
-    int moment = channel_sum(b, mul(b, g, centered), c);
-    dx[3] = as_operand(b, n, 3, mul(b, moment, s));
-    dx[1] = as_operand(b, n, 1, ir_build_unary(b, IR_OP_NEG, mul(b, dbeta, scale)));
-    int s3 = mul(b, mul(b, s, s), s);
-    dx[2] = as_operand(b, n, 2, mul_k(b, mul(b, mul(b, moment, gamma), s3), -0.5));
+    int centered = ir_build_sub(b, x, per_channel(b, mean, xt->rank));
+    int moment = channel_sum(b, ir_build_mul(b, g, centered), c);
+    dx[3] = as_operand(b, n, 3, ir_build_mul(b, moment, s));
+    dx[1] = as_operand(b, n, 1, ir_build_unary(b, IR_OP_NEG, ir_build_mul(b, dbeta, scale)));
+    int s3 = ir_build_mul(b, ir_build_mul(b, s, s), s);
+    dx[2] = as_operand(b, n, 2, ir_build_mul_k(b, ir_build_mul(b, ir_build_mul(b, moment, gamma), s3), -0.5));
     return !b->failed;
 }
 
@@ -294,7 +286,7 @@ bool grad_avg_pool2d(ir_builder *b, const ir_node *n, int dy, int *dx) {
 bool grad_global_avg_pool(ir_builder *b, const ir_node *n, int dy, int *dx) {
     const ir_type *x = type_of(b, n->in[0]);
     int64_t dims[4] = {x->dims[0], x->dims[1], 1, 1};
-    int g = f32(b, ir_build_reshape(b, dy, dims, 4));
+    int g = ir_build_f32(b, ir_build_reshape(b, dy, dims, 4));
     g = ir_build_binary(b, IR_OP_DIV, g, ir_build_scalar(b, (double)(x->dims[2] * x->dims[3]), IR_F32));
     dx[0] = ir_build_broadcast_to(b, as_operand(b, n, 0, g), x->dims, 4);
     return !b->failed;
@@ -303,33 +295,43 @@ bool grad_global_avg_pool(ir_builder *b, const ir_node *n, int dy, int *dx) {
 /* ---- losses ---------------------------------------------------------------------------------- */
 
 /* cross_entropy(logits, labels) per example: (softmax(logits) - one_hot(labels)) * dy, the
- * softmax a node of its own (decompose expands it); none to the labels. */
+ * softmax a node of its own (decompose expands it); none to the labels. The one_hot is the
+ * checked one: when only the gradient is used the forward node is dead, and a label out of range
+ * must still be the forward's error, not a zero row and a wrong gradient (LANGUAGE.md §6). */
 bool grad_cross_entropy(ir_builder *b, const ir_node *n, int dy, int *dx) {
     const ir_type *x = type_of(b, n->in[0]);
     int last = x->rank - 1;
+    dx[1] = -1;
+    if (x->dims[last] == 0) { /* no class: the gradient is empty, and any label is out of range */
+        if (!b->failed && ir_type_elems(type_of(b, n->in[1])) > 0) {
+            ir_error(b->d, b->loc, "cross_entropy: every label is out of range for 0 classes");
+            b->failed = true;
+        }
+        dx[0] = ir_build_full_like(b, x, 0);
+        return !b->failed;
+    }
     ir_attr attrs[IR_ATTR_COUNT] = {{0}};
     attrs[IR_ATTR_AXIS].v[0] = last;
-    int logits = f32(b, n->in[0]);
+    int logits = ir_build_f32(b, n->in[0]);
     int p = ir_build(b, IR_OP_SOFTMAX, &logits, 1, attrs);
     memset(attrs, 0, sizeof attrs);
     attrs[IR_ATTR_DEPTH].v[0] = x->dims[last];
-    int target = ir_build(b, IR_OP_ONE_HOT, &n->in[1], 1, attrs);
+    int target = ir_build(b, IR_OP_ONE_HOT_CHECKED, &n->in[1], 1, attrs);
     int64_t dims[IR_MAX_RANK];
     memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->rank);
     dims[last] = 1;
     int g = ir_build_reshape(b, dy, dims, x->rank);
-    dx[0] = as_operand(b, n, 0, mul(b, sub(b, p, target), g));
-    dx[1] = -1;
+    dx[0] = as_operand(b, n, 0, ir_build_mul(b, ir_build_sub(b, p, target), g));
     return !b->failed;
 }
 
 /* mse(a, b) = mean((a - b)^2) over the broadcast shape of count elements: 2 (a - b) dy / count
  * to a, its negation to b. */
 bool grad_mse(ir_builder *b, const ir_node *n, int dy, int *dx) {
-    int a = f32(b, n->in[0]), c = f32(b, n->in[1]);
-    int diff = sub(b, a, c);
+    int a = ir_build_f32(b, n->in[0]), c = ir_build_f32(b, n->in[1]);
+    int diff = ir_build_sub(b, a, c);
     int64_t count = b->failed ? 1 : ir_type_elems(type_of(b, diff));
-    int g = mul(b, diff, mul_k(b, f32(b, dy), 2.0 / (double)count));
+    int g = ir_build_mul(b, diff, ir_build_mul_k(b, ir_build_f32(b, dy), 2.0 / (double)count));
     dx[0] = as_operand(b, n, 0, ir_build_sum_to(b, g, type_of(b, n->in[0])));
     int to_b = ir_build_sum_to(b, g, type_of(b, n->in[1]));
     dx[1] = as_operand(b, n, 1, ir_build_unary(b, IR_OP_NEG, to_b));

@@ -16,7 +16,7 @@ typedef struct init_rng {
 } init_rng;
 
 /* splitmix64 (Steele, Lea, Flood 2014): a Weyl sequence through a 64-bit finalizer. */
-static uint64_t splitmix64(uint64_t *state) {
+uint64_t ir_splitmix64(uint64_t *state) {
     uint64_t z = (*state += 0x9e3779b97f4a7c15u);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
@@ -31,11 +31,11 @@ static uint64_t fnv1a(const char *s) {
 
 static init_rng rng_for(uint64_t seed, const char *name) {
     uint64_t s = seed;
-    return (init_rng){fnv1a(name) ^ splitmix64(&s), false, 0};
+    return (init_rng){fnv1a(name) ^ ir_splitmix64(&s), false, 0};
 }
 
 /* The top 53 bits as a double in [0, 1). */
-static double rng_uniform(init_rng *r) { return (double)(splitmix64(&r->state) >> 11) * 0x1p-53; }
+static double rng_uniform(init_rng *r) { return (double)(ir_splitmix64(&r->state) >> 11) * 0x1p-53; }
 
 /* Box-Muller: r = sqrt(-2 ln u1), u1 in (0, 1] so the log is finite; z = r cos, r sin (2 pi u2). */
 static double rng_normal(init_rng *r) {

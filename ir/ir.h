@@ -331,11 +331,23 @@ int ir_build(ir_builder *b, ir_op op, const int *in, int n_in, const ir_attr *at
 int ir_build_unary(ir_builder *b, ir_op op, int x);
 int ir_build_binary(ir_builder *b, ir_op op, int x, int y);
 int ir_build_select(ir_builder *b, int cond, int x, int y);
+/* x + y, x - y, x * y, x / y: one node per call, so that nesting them never leaves the node order
+ * to C's unspecified order of evaluating a call's arguments. */
+int ir_build_add(ir_builder *b, int x, int y);
+int ir_build_sub(ir_builder *b, int x, int y);
+int ir_build_mul(ir_builder *b, int x, int y);
+int ir_build_div(ir_builder *b, int x, int y);
 /* A scalar constant of dtype dt. */
 int ir_build_scalar(ir_builder *b, double v, ir_dtype dt);
+/* A scalar constant in the dtype of node `like` (-1 after a failure, when `like` may be -1 too). */
+int ir_build_scalar_like(ir_builder *b, int like, double v);
+/* x * v and x + v, v a scalar constant in x's dtype (built first). */
+int ir_build_mul_k(ir_builder *b, int x, double v);
+int ir_build_add_k(ir_builder *b, int x, double v);
 /* full(shape of t, v) in t's dtype: a zero gradient, say. */
 int ir_build_full_like(ir_builder *b, const ir_type *t, double v);
 int ir_build_cast(ir_builder *b, int x, ir_dtype dt);            /* x itself when already dt */
+int ir_build_f32(ir_builder *b, int x);                          /* ir_build_cast(b, x, IR_F32) */
 int ir_build_reshape(ir_builder *b, int x, const int64_t *dims, int rank);   /* x itself when equal */
 int ir_build_broadcast_to(ir_builder *b, int x, const int64_t *dims, int rank); /* x when equal */
 int ir_build_transpose(ir_builder *b, int x, const int *perm);  /* perm over x's rank */
@@ -483,6 +495,10 @@ static inline double ir_hyper_get(const ir_minimize *mz, const ir_hyper_info *h)
     return *(const double *)((const char *)mz + h->offset);
 }
 static inline bool ir_hyper_in_range(const ir_hyper_info *h, double v) { return v >= h->min && v < h->max; }
+/* ir_hyper_in_range, and when v is outside the range, what v must be in *must, for the message:
+ * "in [0, 1)", or ">= 0" without an upper bound, said "finite and >= 0" where say_finite (the IR
+ * text and the verifier meet inf and nan; the frontend's numbers are always finite). */
+bool ir_hyper_check(const ir_hyper_info *h, double v, bool say_finite, ir_text *must);
 
 /* ---- ir/cost.c: the cost model ------------------------------------------------------------- */
 
@@ -498,6 +514,9 @@ ir_module *ir_parse_module(ir_diag *d, int file);
 void ir_print_dot(FILE *out, const ir_graph *g, const ir_diag *d);
 /* "51.4 M" + unit: three significant digits and a decimal prefix, as every dump writes numbers. */
 ir_text ir_quantity_text(double x, const char *unit);
+/* "0.1": the shortest text that reads back as x exactly (inf, nan by name), as the text form writes
+ * float attributes. */
+ir_text ir_double_text(double x);
 /* "51.4 MFLOP  read 1.81 MB  write 131 kB  AI 26.5": the cost annotation of the dumps. */
 ir_text ir_cost_text(ir_cost c);
 /* The graph's kernels and memory plan as one JSON object (ir/print_json.c). */
@@ -535,6 +554,9 @@ bool ir_interp_graph(const ir_graph *g, const ir_tensor *params, const ir_tensor
 /* Fills t (already allocated with the parameter's type) from its initializer, deterministically
  * from seed and the parameter's name. Reports load errors naming the file. */
 bool ir_param_init(const ir_param *p, uint64_t seed, ir_tensor *t, ir_diag *d);
+/* SplitMix64: the next 64-bit draw of the stream at *state (the initializers' random numbers, and
+ * the driver's --random-inputs and --shuffle, all fixed by their seeds). */
+uint64_t ir_splitmix64(uint64_t *state);
 
 /* ---- prototypes of every shape rule, kernel and cost rule named in the op table -------- */
 

@@ -118,13 +118,10 @@ bool interp_matmul(const ir_node *n, const ir_tensor *in, ir_tensor *out, ir_dia
 
 /* ---- conv2d and pooling -------------------------------------------------------------------- */
 
-/* The window geometry shared by conv2d and the pools, per spatial axis [h, w]. */
-typedef struct window {
-    int64_t in[2], out[2], kernel[2], stride[2], dilation[2], lo[2], hi[2];
-} window;
-
-static window window_of(const ir_node *n, const ir_type *x, const ir_type *out, const int64_t *kernel) {
-    window w;
+/* The window of conv2d or a pool over x [N, C, H, W] giving out, kernel extent kernel[2] (the pools
+ * have no dilation: 1). */
+static ir_window window_of(const ir_node *n, const ir_type *x, const ir_type *out, const int64_t *kernel) {
+    ir_window w;
     bool dilated = ir_op_table[n->op].attrs & IR_ATTR_BIT(DILATION);
     for (int i = 0; i < 2; i++) {
         w.in[i] = x->dims[2 + i];
@@ -141,7 +138,7 @@ static window window_of(const ir_node *n, const ir_type *x, const ir_type *out, 
 
 /* out[b, o, y, x] = sum_{c, i, j} x[b, g*cg + c, y*sh - lo_h + i*dh, x*sw - lo_w + j*dw] * w[o, c, i, j]
  * with g = o / (O / groups) and cg = C / groups; taps in the padding read zero. */
-static double conv_point(const window *w, const double *x, const double *k, int64_t cg, int64_t y, int64_t xo) {
+static double conv_point(const ir_window *w, const double *x, const double *k, int64_t cg, int64_t y, int64_t xo) {
     double acc = 0;
     for (int64_t c = 0; c < cg; c++) {
         for (int64_t i = 0; i < w->kernel[0]; i++) {
@@ -160,7 +157,7 @@ static double conv_point(const window *w, const double *x, const double *k, int6
 bool interp_conv2d(const ir_node *n, const ir_tensor *in, ir_tensor *out, ir_diag *d) {
     const ir_type *xt = &in[0].type, *kt = &in[1].type;
     IR_ASSERT(xt->rank == 4 && kt->rank == 4);
-    window w = window_of(n, xt, &out->type, &kt->dims[2]);
+    ir_window w = window_of(n, xt, &out->type, &kt->dims[2]);
     int64_t batch = xt->dims[0], chans = xt->dims[1], outs = kt->dims[0], cg = kt->dims[1];
     int64_t groups = n->attr[IR_ATTR_GROUPS].v[0], per_group = outs / groups;
     IR_ASSERT(groups >= 1 && cg * groups == chans && per_group * groups == outs);
@@ -181,32 +178,60 @@ bool interp_conv2d(const ir_node *n, const ir_tensor *in, ir_tensor *out, ir_dia
     return true;
 }
 
-/* max: the padding is -inf (never chosen) and NaN propagates; avg: the padding counts as zeros
- * in the divisor (PyTorch count_include_pad=True), the window clipped to the padded input. */
-static double pool_point(bool is_max, const window *w, const double *x, int64_t y, int64_t xo) {
-    double acc = is_max ? -INFINITY : 0.0;
+/* The pools' windows, shared with their gradient kernels (kernels_grad.c). */
+ir_window ir_kern_pool_window(const ir_node *n, const ir_type *x, const ir_type *y) {
+    IR_ASSERT(x->rank == 4 && y->rank == 4 && n->attr[IR_ATTR_KERNEL].n == 2);
+    return window_of(n, x, y, n->attr[IR_ATTR_KERNEL].v);
+}
+
+void ir_kern_pool_taps(const ir_window *w, int64_t y, int64_t xo, int64_t *rows, int64_t *cols) {
     int64_t y0 = y * w->stride[0] - w->lo[0], x0 = xo * w->stride[1] - w->lo[1];
-    for (int64_t iy = y0; iy < y0 + w->kernel[0]; iy++) {
-        if (iy < 0 || iy >= w->in[0]) continue;
-        for (int64_t ix = x0; ix < x0 + w->kernel[1]; ix++) {
-            if (ix < 0 || ix >= w->in[1]) continue;
-            double v = x[iy * w->in[1] + ix];
-            if (!is_max) acc += v;
-            else if (isnan(v) || v > acc) acc = v;
-        }
-        if (is_max && isnan(acc)) break;
-    }
-    if (is_max) return acc;
+    rows[0] = y0 < 0 ? 0 : y0;
+    rows[1] = y0 + w->kernel[0] < w->in[0] ? y0 + w->kernel[0] : w->in[0];
+    cols[0] = x0 < 0 ? 0 : x0;
+    cols[1] = x0 + w->kernel[1] < w->in[1] ? x0 + w->kernel[1] : w->in[1];
+}
+
+/* The window clipped to the padded input, padding counted (PyTorch's count_include_pad=True). */
+double ir_kern_pool_divisor(const ir_window *w, int64_t y, int64_t xo) {
+    int64_t y0 = y * w->stride[0] - w->lo[0], x0 = xo * w->stride[1] - w->lo[1];
     int64_t y1 = y0 + w->kernel[0], x1 = x0 + w->kernel[1];
     if (y1 > w->in[0] + w->hi[0]) y1 = w->in[0] + w->hi[0];
     if (x1 > w->in[1] + w->hi[1]) x1 = w->in[1] + w->hi[1];
-    return acc / (double)((y1 - y0) * (x1 - x0));
+    return (double)((y1 - y0) * (x1 - x0));
+}
+
+/* A later tap wins only when strictly greater (the first maximum) or NaN where the best is not
+ * (the first NaN): the padding is never chosen, as if it held -inf. */
+int64_t ir_kern_max_tap(const ir_window *w, const double *x, int64_t y, int64_t xo) {
+    int64_t rows[2], cols[2], best = -1;
+    ir_kern_pool_taps(w, y, xo, rows, cols);
+    for (int64_t iy = rows[0]; iy < rows[1]; iy++)
+        for (int64_t ix = cols[0]; ix < cols[1]; ix++) {
+            int64_t at = iy * w->in[1] + ix;
+            if (best < 0 || (!isnan(x[best]) && (isnan(x[at]) || x[at] > x[best]))) best = at;
+        }
+    return best;
+}
+
+/* max: the tap ir_kern_max_tap takes (-inf for a window of padding only), so NaN propagates;
+ * avg: the sum of the taps in the input over ir_kern_pool_divisor. */
+static double pool_point(bool is_max, const ir_window *w, const double *x, int64_t y, int64_t xo) {
+    if (is_max) {
+        int64_t tap = ir_kern_max_tap(w, x, y, xo);
+        return tap < 0 ? -INFINITY : x[tap];
+    }
+    int64_t rows[2], cols[2];
+    double acc = 0.0;
+    ir_kern_pool_taps(w, y, xo, rows, cols);
+    for (int64_t iy = rows[0]; iy < rows[1]; iy++)
+        for (int64_t ix = cols[0]; ix < cols[1]; ix++) acc += x[iy * w->in[1] + ix];
+    return acc / ir_kern_pool_divisor(w, y, xo);
 }
 
 bool interp_pool2d(const ir_node *n, const ir_tensor *in, ir_tensor *out, ir_diag *d) {
     const ir_type *xt = &in[0].type;
-    IR_ASSERT(xt->rank == 4 && n->attr[IR_ATTR_KERNEL].n == 2);
-    window w = window_of(n, xt, &out->type, n->attr[IR_ATTR_KERNEL].v);
+    ir_window w = ir_kern_pool_window(n, xt, &out->type);
     double *x = ir_kern_to_f64(n, &in[0], d);
     if (!x) return false;
     int64_t planes = xt->dims[0] * xt->dims[1], o_i = 0;
@@ -299,13 +324,9 @@ bool interp_cross_entropy(const ir_node *n, const ir_tensor *in, ir_tensor *out,
     IR_ASSERT(x->type.rank >= 1);
     int64_t classes = x->type.dims[x->type.rank - 1], rows = ir_type_elems(&out->type);
     IR_ASSERT(ir_type_elems(&labels->type) == rows && ir_type_elems(&x->type) == rows * classes);
+    if (!ir_kern_check_labels(n, labels, classes, d)) return false;
     for (int64_t r = 0; r < rows; r++) {
         int64_t label = ir_tensor_get_i64(labels, r);
-        if (label < 0 || label >= classes) {
-            ir_error(d, n->loc, "cross_entropy: label %lld of example %lld is out of range for %lld classes",
-                     (long long)label, (long long)r, (long long)classes);
-            return false;
-        }
         double m = -INFINITY, sum = 0;
         for (int64_t k = 0; k < classes; k++) {
             double v = ir_tensor_get(x, r * classes + k);

@@ -1,5 +1,5 @@
 /* kernels_tensor.c — interpreter kernels that move data without arithmetic: transpose, reshape,
- * broadcast_to, concat, slice, pad, and the indexing ops gather (np.take) and one_hot.
+ * broadcast_to, concat, slice, pad, and the indexing ops gather (np.take), one_hot and one_hot_checked.
  * Elements are copied as bytes, so every dtype moves exactly. */
 #include "ir/kernels.h"
 
@@ -107,6 +107,19 @@ bool interp_pad(const ir_node *n, const ir_tensor *in, ir_tensor *out, ir_diag *
     return true;
 }
 
+bool ir_kern_check_indices(const ir_node *n, const ir_tensor *idx, int axis, int64_t dim, ir_diag *d) {
+    int64_t n_idx = ir_type_elems(&idx->type);
+    for (int64_t k = 0; k < n_idx; k++) {
+        int64_t v = ir_tensor_get_i64(idx, k);
+        if (v < -dim || v >= dim) {
+            ir_error(d, n->loc, "%s: index %lld is out of range for axis %d of size %lld", ir_op_name(n->op),
+                     (long long)v, axis, (long long)dim);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* np.take(x, idx, axis): out = x[:axis] + idx.shape + x[axis+1:]; an index in [-dim, 0)
  * counts from the end, anything outside [-dim, dim) is an error. */
 bool interp_gather(const ir_node *n, const ir_tensor *in, ir_tensor *out, ir_diag *d) {
@@ -115,14 +128,7 @@ bool interp_gather(const ir_node *n, const ir_tensor *in, ir_tensor *out, ir_dia
     IR_ASSERT(axis >= 0 && axis < x->type.rank);
     int64_t dim = x->type.dims[axis], n_idx = ir_type_elems(&idx->type);
     int64_t outer = ir_kern_span(&x->type, 0, axis), inner = ir_kern_span(&x->type, axis + 1, x->type.rank);
-    for (int64_t k = 0; k < n_idx; k++) {
-        int64_t v = ir_tensor_get_i64(idx, k);
-        if (v < -dim || v >= dim) {
-            ir_error(d, n->loc, "gather: index %lld is out of range for axis %d of size %lld", (long long)v, axis,
-                     (long long)dim);
-            return false;
-        }
-    }
+    if (!ir_kern_check_indices(n, idx, axis, dim, d)) return false;
     for (int64_t o = 0; o < outer; o++) {
         for (int64_t k = 0; k < n_idx; k++) {
             int64_t v = ir_tensor_get_i64(idx, k);
@@ -144,4 +150,23 @@ bool interp_one_hot(const ir_node *n, const ir_tensor *in, ir_tensor *out, ir_di
         if (v >= 0 && v < depth) ir_tensor_set(out, k * depth + v, 1.0);
     }
     return true;
+}
+
+bool ir_kern_check_labels(const ir_node *n, const ir_tensor *labels, int64_t classes, ir_diag *d) {
+    int64_t count = ir_type_elems(&labels->type);
+    for (int64_t k = 0; k < count; k++) {
+        int64_t v = ir_tensor_get_i64(labels, k);
+        if (v < 0 || v >= classes) {
+            ir_error(d, n->loc, "cross_entropy: label %lld of example %lld is out of range for %lld classes",
+                     (long long)v, (long long)k, (long long)classes);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* one_hot of cross_entropy's labels in its gradient: a label outside [0, depth) is the forward's
+ * error, not a row of zeros. */
+bool interp_one_hot_checked(const ir_node *n, const ir_tensor *in, ir_tensor *out, ir_diag *d) {
+    return ir_kern_check_labels(n, &in[0], n->attr[IR_ATTR_DEPTH].v[0], d) && interp_one_hot(n, in, out, d);
 }

@@ -5,7 +5,6 @@
  * Errors point at the text; recovery is at the next line. */
 #include "ir/parse.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -477,11 +476,9 @@ static bool parse_hypers(parser *p, ir_minimize *mz) {
         ir_token vt = p->tok;
         double *v = ir_hyper_field(mz, h);
         if (!ir_parse_expect(p, TK_EQUALS, "'='") || !ir_parse_float(p, v)) return false;
-        if (!ir_hyper_in_range(h, *v)) {
-            if (h->max < INFINITY)
-                ir_parse_error(p, &vt, "%s must be in [%g, %g), not %g", h->name, h->min, h->max, *v);
-            else
-                ir_parse_error(p, &vt, "%s must be finite and >= %g, not %g", h->name, h->min, *v);
+        ir_text must;
+        if (!ir_hyper_check(h, *v, true, &must)) {
+            ir_parse_error(p, &vt, "%s must be %s, not %g", h->name, must.s, *v);
             return false;
         }
     } while (ir_parse_accept(p, TK_COMMA));

@@ -86,23 +86,28 @@ static void sb_name(strbuf *b, const char *sigil, const char *name) {
 
 /* The shortest %.Ng text that strtod turns back into the same bits (100, not 1e+02, since it is
  * shorter); inf and nan by name. */
-static void sb_double(strbuf *b, double x) {
+ir_text ir_double_text(double x) {
+    ir_text t;
     if (isnan(x)) {
-        sb_printf(b, "%snan", signbit(x) ? "-" : "");
-        return;
+        snprintf(t.s, sizeof t.s, "%snan", signbit(x) ? "-" : "");
+        return t;
     }
     if (isinf(x)) {
-        sb_printf(b, "%sinf", x < 0 ? "-" : "");
-        return;
+        snprintf(t.s, sizeof t.s, "%sinf", x < 0 ? "-" : "");
+        return t;
     }
     char best[40] = "", buf[40];
     for (int prec = 17; prec >= 1; prec--) {
         snprintf(buf, sizeof buf, "%.*g", prec, x);
         double back = strtod(buf, NULL);
-        if (memcmp(&back, &x, sizeof x) == 0 && (!best[0] || strlen(buf) <= strlen(best))) memcpy(best, buf, sizeof buf);
+        if (memcmp(&back, &x, sizeof x) == 0 && (!best[0] || strlen(buf) <= strlen(best)))
+            memcpy(best, buf, sizeof buf);
     }
-    sb_printf(b, "%s", best);
+    memcpy(t.s, best, sizeof best);
+    return t;
 }
+
+static void sb_double(strbuf *b, double x) { sb_printf(b, "%s", ir_double_text(x).s); }
 
 static void sb_type(strbuf *b, const ir_type *t) {
     char buf[256];

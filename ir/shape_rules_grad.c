@@ -20,12 +20,12 @@ bool shape_grad(ir_graph *g, ir_node *n, ir_diag *d) {
 /* The gradient ops' cost: like the pool they undo (window taps read, each output written). */
 ir_cost cost_pool2d_grad(const ir_graph *g, const ir_node *n) {
     double taps = (double)(n->attr[IR_ATTR_KERNEL].v[0] * n->attr[IR_ATTR_KERNEL].v[1]);
-    double dy_elems = 0, read = 0;
+    double read = 0;
     for (int k = 0; k < n->n_in; k++) {
         const ir_node *in = ir_operand(g, n, k);
         read += (double)ir_node_bytes(in);
     }
     const ir_node *dy = ir_operand(g, n, n->n_in - 1);
-    dy_elems = (double)ir_type_elems(&dy->type);
+    double dy_elems = (double)ir_type_elems(&dy->type);
     return (ir_cost){dy_elems * taps * ir_op_table[n->op].flops_per_elem, read, (double)ir_node_bytes(n)};
 }

@@ -396,13 +396,13 @@ bool shape_gather_grad(ir_graph *g, ir_node *n, ir_diag *d) {
     return ir_shape_set(n, d, &x);
 }
 
-/* one_hot(idx, depth) -> f32[idx.shape..., depth] */
+/* one_hot(idx, depth), one_hot_checked(idx) [depth] -> f32[idx.shape..., depth] */
 bool shape_one_hot(ir_graph *g, ir_node *n, ir_diag *d) {
     const ir_type *idx = operand_type(g, n, 0);
     int64_t depth = n->attr[IR_ATTR_DEPTH].v[0];
     if (!check_indices(n, d, idx) || !check_rank(n, d, idx->rank + 1)) return false;
     if (depth < 1) {
-        ir_error(d, n->loc, "one_hot: depth must be at least 1, got %lld", (long long)depth);
+        ir_error(d, n->loc, "%s: depth must be at least 1, got %lld", ir_op_name(n->op), (long long)depth);
         return false;
     }
     ir_type out = *idx;

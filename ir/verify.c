@@ -23,6 +23,17 @@ const ir_hyper_info ir_hyper_table[IR_N_HYPERS] = {
     {"weight_decay", offsetof(ir_minimize, weight_decay), OPTIM_BIT(SGD) | OPTIM_BIT(ADAM), false, 0, 0, INFINITY},
 };
 
+bool ir_hyper_check(const ir_hyper_info *h, double v, bool say_finite, ir_text *must) {
+    if (ir_hyper_in_range(h, v)) return true;
+    int len; /* a number's text is at most 24 characters */
+    if (h->max < INFINITY)
+        len = snprintf(must->s, sizeof must->s, "in [%s, %s)", ir_double_text(h->min).s, ir_double_text(h->max).s);
+    else
+        len = snprintf(must->s, sizeof must->s, "%s>= %s", say_finite ? "finite and " : "", ir_double_text(h->min).s);
+    IR_ASSERT(len > 0 && len < (int)sizeof must->s);
+    return false;
+}
+
 typedef struct verifier {
     ir_diag *d;
     FILE *scratch;   /* receives the shape rule's own message, which is then re-reported */
@@ -345,14 +356,10 @@ static void check_minimize(verifier *v, const ir_graph *g) {
     for (int i = 0; i < IR_N_HYPERS; i++) {
         const ir_hyper_info *h = &ir_hyper_table[i];
         double x = ir_hyper_get(mz, h);
-        if (!(h->optims & (1u << mz->kind)) || ir_hyper_in_range(h, x)) continue;
-        char range[64];
-        if (h->max < INFINITY)
-            snprintf(range, sizeof range, "in [%g, %g)", h->min, h->max);
-        else
-            snprintf(range, sizeof range, "finite and >= %g", h->min);
+        ir_text must;
+        if (!(h->optims & (1u << mz->kind)) || ir_hyper_check(h, x, true, &must)) continue;
         report(v, mz->loc, "graph '%s' minimizes with %s(%s=%g): %s must be %s", g->name, ir_optim_name(mz->kind),
-               h->name, x, h->name, range);
+               h->name, x, h->name, must.s);
     }
 }
 

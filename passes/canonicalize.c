@@ -83,11 +83,9 @@ static int scalar_constant(canon *c, double v, ir_dtype dt, ir_loc loc) {
         const ir_node *k = c->g->nodes[c->consts[i]];
         if (k->type.dtype == dt && memcmp(&k->attr[IR_ATTR_VALUE].f, &v, sizeof v) == 0) return k->id;
     }
-    ir_attr attrs[IR_ATTR_COUNT] = {{0}};
-    attrs[IR_ATTR_VALUE].f = v;
-    attrs[IR_ATTR_DTYPE].v[0] = dt;
-    ir_node *k = pass_add(c->g, IR_OP_CONSTANT, NULL, 0, attrs, loc, c->d);
-    if (!k) {
+    ir_builder b = {c->g, c->d, loc, false};
+    int k = ir_build_scalar(&b, v, dt);
+    if (k < 0) {
         c->failed = true;
         return KEEP;
     }
@@ -96,8 +94,8 @@ static int scalar_constant(canon *c, double v, ir_dtype dt, ir_loc loc) {
         c->consts = realloc(c->consts, sizeof *c->consts * (size_t)c->cap_consts);
         if (!c->consts) ir_internal_error(__FILE__, __LINE__, "out of memory");
     }
-    c->consts[c->n_consts++] = k->id;
-    return k->id;
+    c->consts[c->n_consts++] = k;
+    return k;
 }
 
 /* True when the operands other than `skip` broadcast to n's shape on their own. */

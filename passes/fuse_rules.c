@@ -25,7 +25,7 @@ bool fuse_is_source(const ir_graph *g, const ir_node *n) {
 static bool is_loop_movement(ir_op op) {
     return op == IR_OP_BROADCAST_TO || op == IR_OP_TRANSPOSE || op == IR_OP_SLICE || op == IR_OP_PAD ||
            op == IR_OP_CONCAT || op == IR_OP_RESHAPE || op == IR_OP_FULL || op == IR_OP_ARANGE ||
-           op == IR_OP_ONE_HOT;
+           op == IR_OP_ONE_HOT || op == IR_OP_ONE_HOT_CHECKED;
 }
 
 bool fuse_is_window_sum(const ir_node *n) { return n->op == IR_OP_AVG_POOL2D_GRAD; }

@@ -98,14 +98,17 @@ static void forget_plan(ir_graph *g) {
     g->planned = false;
 }
 
+bool pass_graph_has_grad(const ir_graph *g) {
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->op == IR_OP_GRAD) return true;
+    return false;
+}
+
 /* The training lowerings have nothing to do on a graph without `minimize` or `grad`; skipping
  * them there keeps a planned graph's plan (`tfc opt` on planned IR runs them at every -O). */
 static bool nothing_to_lower(pass_id id, const ir_graph *g) {
     if (id == PASS_OPTIMIZER) return g->minimize == NULL;
-    if (id != PASS_AUTODIFF) return false;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i]->op == IR_OP_GRAD) return false;
-    return true;
+    return id == PASS_AUTODIFF && !pass_graph_has_grad(g);
 }
 
 static bool run_on_graph(ir_module *m, ir_graph *g, const pass_pipeline *p, const pass_run_options *o,

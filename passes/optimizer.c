@@ -119,7 +119,6 @@ static int param_node(optim *o, int p) {
 /* Every update computes in f32 (f16 and bf16 are storage types, LANGUAGE.md §5) and rounds each
  * value it stores to the parameter's dtype; what it reads back of a stored value is the rounded
  * one, as PyTorch reads the buffer it just updated in place. In f32 the casts are no-ops. */
-static int f32(optim *o, int x) { return ir_build_cast(&o->b, x, IR_F32); }
 static int k(optim *o, double v) {
     for (int i = 0; i < o->n_consts; i++)
         if (o->const_value[i] == v) return o->const_node[i];
@@ -130,10 +129,17 @@ static int k(optim *o, double v) {
     }
     return id;
 }
-static int add(optim *o, int x, int y) { return ir_build_binary(&o->b, IR_OP_ADD, x, y); }
-static int sub(optim *o, int x, int y) { return ir_build_binary(&o->b, IR_OP_SUB, x, y); }
-static int mul(optim *o, int x, int y) { return ir_build_binary(&o->b, IR_OP_MUL, x, y); }
-static int divide(optim *o, int x, int y) { return ir_build_binary(&o->b, IR_OP_DIV, x, y); }
+
+/* Parameter p's value in f32 (*value) and its f32 gradient with weight decay in PyTorch's L2
+ * form, g + weight_decay * p, as SGD and Adam both begin. */
+static int decayed_grad(optim *o, int p, int grad, int *value) {
+    ir_builder *b = &o->b;
+    *value = ir_build_f32(b, param_node(o, p));
+    int g = ir_build_f32(b, grad);
+    if (o->mz->weight_decay == 0) return g;
+    int wd = k(o, o->mz->weight_decay);
+    return ir_build_add(b, g, ir_build_mul(b, wd, *value));
+}
 
 /* torch.optim.SGD, dampening 0, no Nesterov:
  *   d = g + weight_decay * p;  buf = momentum * buf + d; d = buf;  p = p - lr * d
@@ -142,36 +148,32 @@ static int divide(optim *o, int x, int y) { return ir_build_binary(&o->b, IR_OP_
  * depend on the compiler. */
 static bool sgd_step(optim *o, int p, int grad) {
     const ir_minimize *mz = o->mz;
+    ir_builder *b = &o->b;
     /* Copies: adding a state parameter may move the module's parameter array. */
-    const char *name = o->b.g->module->params[p].name;
-    ir_type t = o->b.g->module->params[p].type;
-    int pv = f32(o, param_node(o, p));
-    int d = f32(o, grad);
-    if (mz->weight_decay != 0) {
-        int wd = k(o, mz->weight_decay);
-        d = add(o, d, mul(o, wd, pv));
-    }
+    const char *name = b->g->module->params[p].name;
+    ir_type t = b->g->module->params[p].type;
+    int pv, d = decayed_grad(o, p, grad, &pv);
     int buf_param = -1, stored_buf = -1;
     if (mz->momentum != 0) {
         buf_param = state_param(o, name, "momentum_buffer", t);
         if (buf_param < 0) return false;
-        int buf = f32(o, param_node(o, buf_param));
+        int buf = ir_build_f32(b, param_node(o, buf_param));
         int momentum = k(o, mz->momentum);
-        stored_buf = ir_build_cast(&o->b, add(o, mul(o, momentum, buf), d), t.dtype);
-        d = f32(o, stored_buf);
+        stored_buf = ir_build_cast(b, ir_build_add(b, ir_build_mul(b, momentum, buf), d), t.dtype);
+        d = ir_build_f32(b, stored_buf);
     }
     int lr = k(o, mz->lr);
-    int stored_p = ir_build_cast(&o->b, sub(o, pv, mul(o, lr, d)), t.dtype);
-    if (o->b.failed) return false;
-    ir_graph_add_update(o->b.g, p, stored_p);
-    if (buf_param >= 0) ir_graph_add_update(o->b.g, buf_param, stored_buf);
+    int stored_p = ir_build_cast(b, ir_build_sub(b, pv, ir_build_mul(b, lr, d)), t.dtype);
+    if (b->failed) return false;
+    ir_graph_add_update(b->g, p, stored_p);
+    if (buf_param >= 0) ir_graph_add_update(b->g, buf_param, stored_buf);
     return true;
 }
 
 /* 1 - beta^t */
 static int bias_correction(optim *o, double beta, int t) {
-    int one = k(o, 1), b = k(o, beta);
-    return sub(o, one, ir_build_binary(&o->b, IR_OP_POW, b, t));
+    int one = k(o, 1), base = k(o, beta);
+    return ir_build_sub(&o->b, one, ir_build_binary(&o->b, IR_OP_POW, base, t));
 }
 
 /* The step count and the two bias corrections every Adam update shares:
@@ -182,10 +184,10 @@ static int adam_shared(optim *o, int *step_param) {
     *step_param = state_param(o, NULL, "step", (ir_type){.dtype = IR_F32, .rank = 0});
     if (*step_param < 0) return -1;
     int step = param_node(o, *step_param);
-    int t = add(o, step, k(o, 1));
+    int t = ir_build_add(&o->b, step, k(o, 1));
     int bias1 = bias_correction(o, mz->beta1, t);
     int bias2 = bias_correction(o, mz->beta2, t);
-    o->step_size = divide(o, k(o, mz->lr), bias1);
+    o->step_size = ir_build_div(&o->b, k(o, mz->lr), bias1);
     o->bias2_sqrt = ir_build_unary(&o->b, IR_OP_SQRT, bias2);
     return t;
 }
@@ -195,35 +197,33 @@ static int adam_shared(optim *o, int *step_param) {
  *   p = p - step_size * m / (sqrt(v) / bias2_sqrt + eps) */
 static bool adam_step(optim *o, int p, int grad) {
     const ir_minimize *mz = o->mz;
-    const char *name = o->b.g->module->params[p].name;
-    ir_type t = o->b.g->module->params[p].type;
+    ir_builder *b = &o->b;
+    const char *name = b->g->module->params[p].name;
+    ir_type t = b->g->module->params[p].type;
     int m_param = state_param(o, name, "exp_avg", t);
     int v_param = m_param < 0 ? -1 : state_param(o, name, "exp_avg_sq", t);
     if (v_param < 0) return false;
-    int pv = f32(o, param_node(o, p));
-    int gv = f32(o, grad);
-    if (mz->weight_decay != 0) {
-        int wd = k(o, mz->weight_decay);
-        gv = add(o, gv, mul(o, wd, pv));
-    }
+    int pv, gv = decayed_grad(o, p, grad, &pv);
     /* PyTorch's lerp with a weight below 0.5: start + weight * (end - start). */
-    int m = f32(o, param_node(o, m_param));
+    int m = ir_build_f32(b, param_node(o, m_param));
     int one_minus_beta1 = k(o, 1 - mz->beta1);
-    int stored_m = ir_build_cast(&o->b, add(o, m, mul(o, one_minus_beta1, sub(o, gv, m))), t.dtype);
-    int v = f32(o, param_node(o, v_param));
+    int m_step = ir_build_mul(b, one_minus_beta1, ir_build_sub(b, gv, m));
+    int stored_m = ir_build_cast(b, ir_build_add(b, m, m_step), t.dtype);
+    int v = ir_build_f32(b, param_node(o, v_param));
     int beta2 = k(o, mz->beta2);
-    int decayed_v = mul(o, beta2, v);
+    int decayed_v = ir_build_mul(b, beta2, v);
     int one_minus_beta2 = k(o, 1 - mz->beta2);
-    int stored_v = ir_build_cast(&o->b, add(o, decayed_v, mul(o, mul(o, one_minus_beta2, gv), gv)), t.dtype);
-    int root_v = ir_build_unary(&o->b, IR_OP_SQRT, f32(o, stored_v));
+    int g2 = ir_build_mul(b, ir_build_mul(b, one_minus_beta2, gv), gv);
+    int stored_v = ir_build_cast(b, ir_build_add(b, decayed_v, g2), t.dtype);
+    int root_v = ir_build_unary(b, IR_OP_SQRT, ir_build_f32(b, stored_v));
     int eps = k(o, mz->eps);
-    int denom = add(o, divide(o, root_v, o->bias2_sqrt), eps);
-    int step = divide(o, mul(o, o->step_size, f32(o, stored_m)), denom);
-    int stored_p = ir_build_cast(&o->b, sub(o, pv, step), t.dtype);
-    if (o->b.failed) return false;
-    ir_graph_add_update(o->b.g, p, stored_p);
-    ir_graph_add_update(o->b.g, m_param, stored_m);
-    ir_graph_add_update(o->b.g, v_param, stored_v);
+    int denom = ir_build_add(b, ir_build_div(b, root_v, o->bias2_sqrt), eps);
+    int step = ir_build_div(b, ir_build_mul(b, o->step_size, ir_build_f32(b, stored_m)), denom);
+    int stored_p = ir_build_cast(b, ir_build_sub(b, pv, step), t.dtype);
+    if (b->failed) return false;
+    ir_graph_add_update(b->g, p, stored_p);
+    ir_graph_add_update(b->g, m_param, stored_m);
+    ir_graph_add_update(b->g, v_param, stored_v);
     return true;
 }
 

@@ -61,4 +61,9 @@ typedef struct pass_run_options {
 /* Runs the pipeline on every graph of m. */
 bool pass_run_pipeline(ir_module *m, const pass_pipeline *p, const pass_run_options *o, ir_diag *d);
 
+/* Whether g holds a grad node (the autodiff pass's to replace). */
+bool pass_graph_has_grad(const ir_graph *g);
+/* Whether g has training left to lower: a `minimize` line (the optimizer pass's) or a grad node. */
+static inline bool pass_graph_has_training(const ir_graph *g) { return g->minimize || pass_graph_has_grad(g); }
+
 #endif

@@ -46,14 +46,6 @@ bool pass_reinfer(ir_graph *g, ir_node *n, ir_diag *d) {
     return false;
 }
 
-ir_node *pass_add(ir_graph *g, ir_op op, const int *in, int n_in, const ir_attr *attrs, ir_loc loc, ir_diag *d) {
-    ir_node *n = ir_graph_add_node(g, op, in, n_in, loc);
-    if (attrs) memcpy(n->attr, attrs, sizeof n->attr);
-    if (ir_infer(g, n, d)) return n;
-    ir_bug(d, loc, "a pass built an ill-typed %s", ir_op_name(op));
-    return NULL;
-}
-
 /* Depth-first from the roots (outputs, the minimize loss, input nodes, and the first n_old nodes
  * whose old_dead flag is set) with an explicit stack; a node is pushed once, when first reached.
  * Operands may sit after their users while a pass is rewriting, so no order is assumed. */

@@ -18,9 +18,6 @@ void pass_become(ir_graph *g, ir_node *n, ir_op op, const int *in, int n_in);
 /* Re-runs shape inference on a node rewritten in place (normalizing its attributes). A rewrite
  * must not change the type its users see: if it does, reports an internal error, false. */
 bool pass_reinfer(ir_graph *g, ir_node *n, ir_diag *d);
-/* Appends op(in...) at loc with the attributes in `attrs` (NULL: none) and infers its type;
- * NULL after an internal error (a pass built an ill-typed node). */
-ir_node *pass_add(ir_graph *g, ir_op op, const int *in, int n_in, const ir_attr *attrs, ir_loc loc, ir_diag *d);
 
 /* live[i]: node i is an input or a graph output or the minimize loss depends on it (malloc'd,
  * caller frees). */

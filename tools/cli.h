@@ -103,8 +103,6 @@ typedef struct cli_dataset {
  * than the others. */
 bool cli_dataset_load(const cli_options *o, const ir_graph *g, cli_dataset *ds, ir_diag *d);
 void cli_dataset_free(cli_dataset *ds);
-/* SplitMix64: the pseudo-random numbers of --random-inputs and --shuffle (fixed by the seed). */
-uint64_t cli_splitmix64(uint64_t *state);
 /* `--steps N` (N from o, 1 when not given): prints `step I/N: NAME V, ...` per step when N > 1. */
 bool cli_run_steps(const cli_options *o, const ir_graph *g, const ir_tensor *outputs, cli_step_fn step, void *ctx);
 /* `--epochs E [--shuffle]`: fills `inputs` (the graph's batch) from ds before each step; prints

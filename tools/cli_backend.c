@@ -17,21 +17,14 @@ static bool needs_decompose(const ir_graph *g) {
     return false;
 }
 
-/* A `minimize` or a grad node left by a --passes list without optimizer or autodiff: code
- * generation has no kernel for either, and a graph run without its updates would silently not
- * train. Those passes run then, as at every -O level. */
-static bool needs_training_lowered(const ir_graph *g) {
-    if (g->minimize) return true;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i]->op == IR_OP_GRAD) return true;
-    return false;
-}
-
 int cli_prepare_codegen(const cli_options *o, cli_model *m) {
     bool training = false, decompose = false, plan = false;
     for (int i = 0; i < m->module->n_graphs; i++) {
         const ir_graph *g = m->module->graphs[i];
-        training |= needs_training_lowered(g);
+        /* A `minimize` or a grad node left by a --passes list without optimizer or autodiff: code
+         * generation has no kernel for either, and a graph run without its updates would silently
+         * not train. Those passes run then, as at every -O level. */
+        training |= pass_graph_has_training(g);
         decompose |= needs_decompose(g);
         plan |= !g->planned;
     }

@@ -127,13 +127,6 @@ bool cli_dataset_load(const cli_options *o, const ir_graph *g, cli_dataset *ds, 
     return true;
 }
 
-uint64_t cli_splitmix64(uint64_t *state) {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* Epoch e's order: the rows in file order, or (shuffle) a Fisher-Yates permutation that depends
    only on the seed and e, so a run is reproducible and every epoch differs. */
 static void order_rows(cli_dataset *ds, bool shuffle, uint64_t seed, int epoch) {
@@ -142,7 +135,7 @@ static void order_rows(cli_dataset *ds, bool shuffle, uint64_t seed, int epoch) 
     uint64_t state = seed * 0x2545f4914f6cdd1dull + (uint64_t)epoch + 1;
     for (int64_t r = ds->n_rows - 1; r > 0; r--) {
         /* A 64-bit draw reduced modulo r + 1: its bias, (r + 1) / 2^64, is negligible. */
-        int64_t j = (int64_t)(cli_splitmix64(&state) % (uint64_t)(r + 1));
+        int64_t j = (int64_t)(ir_splitmix64(&state) % (uint64_t)(r + 1));
         int64_t tmp = ds->order[r];
         ds->order[r] = ds->order[j];
         ds->order[j] = tmp;

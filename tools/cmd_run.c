@@ -45,7 +45,7 @@ static void fill_random(ir_tensor *t, uint64_t seed, int index) {
     uint64_t state = seed * 0x100000001b3ull + (uint64_t)index + 1;
     int64_t n = ir_type_elems(&t->type);
     for (int64_t i = 0; i < n; i++) {
-        uint64_t r = cli_splitmix64(&state);
+        uint64_t r = ir_splitmix64(&state);
         double v = ir_dtype_is_float(t->type.dtype) ? (double)(r >> 11) * 0x1p-52 - 1.0 : (double)(r >> 63);
         ir_tensor_set(t, i, v);
     }

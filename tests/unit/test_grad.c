@@ -171,7 +171,8 @@ static bool has_permuted_matmul(const ir_graph *g) {
     return false;
 }
 
-/* The graph through the -O3 pipeline and the CPU backend's JIT; outputs allocated here. */
+/* The graph through the -O3 pipeline and the CPU backend's JIT; outputs allocated here. A run
+ * that fails says why in the session's log. */
 static bool run_cpu(session *s, const ir_tensor *params, const ir_tensor *inputs, ir_tensor *outputs) {
     pass_pipeline p;
     pass_pipeline_for_level(3, NULL, &p);
@@ -192,9 +193,9 @@ static bool run_cpu(session *s, const ir_tensor *params, const ir_tensor *inputs
         for (int i = 0; i < g->n_outputs; i++) slots[cg_slot_output(g, i)] = outputs[i].data;
         for (int i = 0; i < s->m->n_params; i++) slots[cg_slot_param(g, i)] = params[i].data;
         ok = rt_exec_run(e, slots) == 0;
-        if (!ok) fprintf(stderr, "cpu: %s\n", rt_exec_error(e));
+        if (!ok) fprintf(s->log, "cpu: %s\n", rt_exec_error(e));
     } else if (err[0]) {
-        fprintf(stderr, "cpu: %s\n", err);
+        fprintf(s->log, "cpu: %s\n", err);
     }
     free(slots);
     rt_exec_destroy(e);
@@ -823,6 +824,91 @@ static void test_errors(void) {
     session_close(&s);
 }
 
+/* ---- cross_entropy's labels ---------------------------------------------------------------------
+ * A label outside [0, K) is the forward's error in the gradient too, on both backends, where no
+ * forward loss is computed: a gradient-only graph and a training step whose loss is no output
+ * (one_hot would give the label a zero row: a wrong gradient, silently). */
+
+/* Runs the graph of src (after `passes`) with x = 0.1 * i and labels y, in the interpreter or on
+ * the CPU backend; true when it ran, the diagnostics in log. */
+static bool run_labels(const char *src, const pass_id *passes, int n_passes, const double *y, bool cpu, char *log,
+                       size_t size) {
+    session s;
+    bool ok = session_open(&s, src, passes, n_passes);
+    const ir_graph *g = ok ? graph0(&s) : NULL;
+    ir_tensor *in = g ? calloc((size_t)g->n_inputs, sizeof *in) : NULL;
+    ir_tensor *out = g ? calloc((size_t)g->n_outputs, sizeof *out) : NULL;
+    ir_tensor *params = ok ? init_params(&s) : NULL;
+    for (int i = 0; g && i < g->n_inputs; i++) {
+        if (!ir_tensor_alloc(&in[i], &g->input_types[i])) abort();
+        for (int64_t e = 0; e < ir_type_elems(&g->input_types[i]); e++)
+            ir_tensor_set(&in[i], e, ir_dtype_is_float(g->input_types[i].dtype) ? 0.1 * (double)e : y[e]);
+    }
+    if (ok) ok = cpu ? run_cpu(&s, params, in, out) : interp(&s, params, in, out);
+    CHECK(s.diag.bugs == 0, "an internal error:\n%s", session_log(&s));
+    snprintf(log, size, "%s", session_log(&s));
+    if (g) {
+        free_tensors(out, g->n_outputs);
+        free_tensors(in, g->n_inputs);
+        free_tensors(params, s.m->n_params);
+    }
+    session_close(&s);
+    return ok;
+}
+
+static void test_labels(void) {
+    static const pass_id TRAIN[] = {PASS_OPTIMIZER, PASS_AUTODIFF};
+    static const struct {
+        const char *what, *src;
+        const pass_id *passes;
+        int n_passes;
+        const char *at; /* the cross_entropy call */
+    } graphs[] = {
+        {"grad only", "graph f(x : f32[2,3], y : i32[2]) -> (dx) {\n  dx = grad(mean(cross_entropy(x, y)), x)\n}\n",
+         AUTODIFF, 1, "case.tg:2:18"},
+        {"training step",
+         "param w : f32[3,3] = ones()\ngraph f(x : f32[2,3], y : i32[2]) -> (h) {\n  h = x * 2\n"
+         "  l = mean(cross_entropy(x @ w, y))\n  minimize l with sgd(lr=0.1)\n}\n",
+         TRAIN, 2, "case.tg:4:12"},
+    };
+    static const struct {
+        double y[2];
+        const char *interp; /* the interpreter's words; the CPU backend's check names the range */
+    } labels[] = {
+        {{0, 3}, "cross_entropy: label 3 of example 1 is out of range for 3 classes"},
+        {{-1, 2}, "cross_entropy: label -1 of example 0 is out of range for 3 classes"},
+    };
+    char log[4096];
+    for (size_t gi = 0; gi < sizeof graphs / sizeof graphs[0]; gi++) {
+        for (int cpu = 0; cpu < 2; cpu++) {
+            const char *backend = cpu ? "cpu" : "interpreter";
+            for (size_t li = 0; li < sizeof labels / sizeof labels[0]; li++) {
+                const char *words = cpu ? "cross_entropy: label out of range [0, 3)" : labels[li].interp;
+                bool ran = run_labels(graphs[gi].src, graphs[gi].passes, graphs[gi].n_passes, labels[li].y, cpu, log,
+                                      sizeof log);
+                CHECK(!ran && strstr(log, words) && strstr(log, graphs[gi].at),
+                      "%s, %s, labels %g %g: expected '%s' at %s, got:\n%s", graphs[gi].what, backend, labels[li].y[0],
+                      labels[li].y[1], words, graphs[gi].at, log);
+            }
+            bool ran = run_labels(graphs[gi].src, graphs[gi].passes, graphs[gi].n_passes, (double[]){2, 0}, cpu, log,
+                                  sizeof log);
+            CHECK(ran, "%s, %s, labels in range:\n%s", graphs[gi].what, backend, log);
+        }
+    }
+    /* the gradient reads labels through one_hot_checked only: one_hot's zero row is not for them */
+    session s;
+    bool ok = session_open(&s, graphs[0].src, AUTODIFF, 1);
+    CHECK(ok && has_op(graph0(&s), IR_OP_ONE_HOT_CHECKED) && !has_op(graph0(&s), IR_OP_ONE_HOT),
+          "the gradient's target is not one_hot_checked:\n%s", session_log(&s));
+    session_close(&s);
+    /* no class at all: every label is out of range, known when the gradient is built; no label, no error */
+    expect_error("graph f(x : f32[2,0], y : i32[2]) -> (dx) {\n  dx = grad(mean(cross_entropy(x, y)), x)\n}\n",
+                 "case.tg:2:18: error: cross_entropy: every label is out of range for 0 classes");
+    ok = run_labels("graph f(x : f32[0,0], y : i32[0]) -> (dx) {\n  dx = grad(mean(cross_entropy(x, y)), x)\n}\n",
+                    AUTODIFF, 1, NULL, true, log, sizeof log);
+    CHECK(ok, "no class and no label:\n%s", log);
+}
+
 int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         /* a filter argument runs only the cases whose expression contains it */
@@ -836,6 +922,7 @@ int main(int argc, char **argv) {
         test_graph_shape();
         test_failed_builder();
         test_errors();
+        test_labels();
     }
     printf("%d checks, %d failed\n", checks, failures);
     return failures != 0;

@@ -438,6 +438,18 @@ static const lcase cases[] = {
      "gather: index out of range", NULL, 0, false},
     {"label_error", "graph g(x : f32[3, 4], y : i32[3]) -> (a) {\n  a = cross_entropy(x, y)\n}\n", NULL, 0, 0, 4, 9, 0,
      0, "cross_entropy: label out of range [0, 4)", NULL, 0, false},
+    /* one_hot_checked, cross_entropy's gradient's target: one_hot fused into its users, and the forward's check */
+    {"one_hot_checked.tgir",
+     "graph @g(%p : f32[5,4], %y : i32[5], %z : i64[2,3]) -> (a, b) {\n"
+     "  %0 = input() [index=0] : f32[5,4]\n  %1 = input() [index=1] : i32[5]\n  %2 = input() [index=2] : i64[2,3]\n"
+     "  %3 = one_hot_checked(%1) [depth=4] : f32[5,4]\n  %4 = sub(%0, %3) : f32[5,4]\n"
+     "  %5 = one_hot_checked(%2) [depth=4] : f32[2,3,4]\n  return a = %4, b = %5\n}\n",
+     NULL, 0, 0, 0, 3, 0, 0, NULL, NULL, 0, false},
+    {"one_hot_checked_error.tgir",
+     "graph @g(%p : f32[6,4], %y : i32[6]) -> (a) {\n"
+     "  %0 = input() [index=0] : f32[6,4]\n  %1 = input() [index=1] : i32[6]\n"
+     "  %2 = one_hot_checked(%1) [depth=4] : f32[6,4]\n  %3 = mul(%0, %2) : f32[6,4]\n  return a = %3\n}\n",
+     NULL, 0, 0, 2, 7, 0, 0, "cross_entropy: label out of range [0, 4)", NULL, 0, false},
     {"pow_error", "graph g(x : i32[3], e : i32[3]) -> (a) {\n  a = x ** e\n}\n", NULL, 0, 0, -5, -1, 0, 0,
      "pow: integers to negative integer powers", NULL, 0, false},
 };
