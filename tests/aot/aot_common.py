@@ -1,14 +1,18 @@
 """aot_common.py — what the tests of generated libraries (tests/aot/test_*.py) share: running
 `tfc compile` and `tfc run`, building C programs against a generated library (through its own
 PREFIX.pc), raw .bin and .npy files, comparing outputs (rtol 1e-5 / atol 1e-6, and whether
-bit-identical), a small safetensors writer and reader, and the pass/fail tally. NumPy only.
+bit-identical), a small safetensors writer and reader, the pass/fail tally, and the frame of a
+test's main (its command line, its scratch folder). NumPy only.
 """
+import contextlib
 import json
 import os
 import shlex
+import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 
@@ -203,3 +207,30 @@ class Tally:
     def finish(self):
         print("%d passed, %d failed" % (self.passed, self.failed))
         return 1 if self.failed else 0
+
+
+# ---- the frame of a test's main ------------------------------------------------------------------
+
+def command_line(doc, count):
+    """The test's COUNT arguments (sys.argv[1:]); with any other number, prints DOC (its usage) and
+    exits with status 2."""
+    if len(sys.argv) != count + 1:
+        print(doc)
+        sys.exit(2)
+    return sys.argv[1:]
+
+
+@contextlib.contextmanager
+def scratch_folder(prefix, tally=None, what="setup"):
+    """A new temporary folder (its name starts with PREFIX), removed on the way out whatever
+    happened. Given a tally, a Failure raised in the block is the failed check WHAT and goes no
+    further; without one it propagates."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield folder
+    except Failure as e:
+        if tally is None:
+            raise
+        tally.fail(what, e)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -9,17 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef PREFIX
-#error "build with -DPREFIX=<the library's prefix> -include <prefix>.h"
-#endif
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define API(name) CAT(PREFIX, name)
-
-typedef API(_model) model_t;
-typedef API(_graph_info) graph_info_t;
-typedef API(_arg_info) arg_info_t;
-typedef API(_options) options_t;
+#include "library_api.h"
 
 static const char *dtype_name(int dtype) {
     static const char *const names[] = {"f32", "f16", "bf16", "i32", "i64", "bool"};
@@ -67,12 +57,6 @@ static int write_output(const char *dir, const arg_info_t *a, const void *buf) {
     if (f && fclose(f) != 0) bad = 1;
     if (bad) fprintf(stderr, "harness: cannot write %s\n", path);
     return bad;
-}
-
-static int find_graph(const char *name) {
-    for (int i = 0; API(_graph)(i); i++)
-        if (strcmp(API(_graph)(i)->name, name) == 0) return i;
-    return -1;
 }
 
 /* Runs graph gi `repeat` times; outputs start as garbage, and every run must write the same bytes. */

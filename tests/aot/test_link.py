@@ -14,12 +14,11 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 
 import numpy as np
 
-from aot_common import HERE, Failure, Tally, build_c, compare, harness, mlp_probs, pkg_flags, run, tfc_compile, \
-    tfc_run, write_bin
+from aot_common import HERE, Failure, Tally, build_c, compare, harness, mlp_probs, pkg_flags, run, scratch_folder, \
+    tfc_compile, tfc_run, write_bin
 
 SEED, OTHER_SEED = "7", "8"
 # Symbols a linker itself may define in a shared object, which are not the library's to export.
@@ -143,17 +142,13 @@ def main():
         print("no C++ compiler (%s): skipped" % cxx)
         return 77
     tally = Tally()
-    folder = tempfile.mkdtemp(prefix="tfc-aot-%s-" % test)
-    x = np.random.default_rng(11).uniform(-1, 1, size=(64, 784)).astype(np.float32)
-    write_bin(folder, "x", x)
-    try:
+    with scratch_folder("tfc-aot-%s-" % test, tally, test) as folder:
+        x = np.random.default_rng(11).uniform(-1, 1, size=(64, 784)).astype(np.float32)
+        write_bin(folder, "x", x)
         if test == "dlopen":
             test_dlopen(tfc, cc, cxx, examples, folder, x, tally)
         else:
             tally.check(test, TESTS[test], tfc, cc, cxx, examples, folder, x)
-    except Failure as e:
-        tally.fail(test, e)
-    shutil.rmtree(folder, ignore_errors=True)
     return tally.finish()
 
 

@@ -9,15 +9,13 @@ set of weights, and the file mlp_save_weights wrote holds exactly tfc's initial 
 Usage: test_misuse.py TFC CC EXAMPLES_DIR
 """
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
-from aot_common import HERE, Failure, Tally, build_c, compare, identical, mlp_probs, pkg_flags, read_safetensors, \
-    run, tfc_compile, tfc_run, write_bin, write_safetensors
+from aot_common import HERE, Failure, Tally, build_c, command_line, compare, identical, mlp_probs, pkg_flags, \
+    read_safetensors, run, scratch_folder, tfc_compile, tfc_run, write_bin, write_safetensors
 
 SEED, OTHER_SEED = "7", "8"
 
@@ -62,14 +60,10 @@ def check_outputs(tfc, model, folder, x, other):
 
 
 def main():
-    if len(sys.argv) != 4:
-        print(__doc__)
-        return 2
-    tfc, cc, examples = sys.argv[1:]
+    tfc, cc, examples = command_line(__doc__, 3)
     model = os.path.join(examples, "mlp.tg")
     tally = Tally()
-    folder = tempfile.mkdtemp(prefix="tfc-aot-misuse-")
-    try:
+    with scratch_folder("tfc-aot-misuse-", tally) as folder:
         lib_mlp, lib_gth = os.path.join(folder, "mlp"), os.path.join(folder, "gth")
         tfc_compile(tfc, model, "mlp", lib_mlp, ["--graph", "infer", "--seed", SEED])
         tfc_compile(tfc, os.path.join(HERE, "gather.tg"), "gth", lib_gth)
@@ -88,9 +82,6 @@ def main():
         else:
             tally.ok("misuse: every check")
             tally.check("outputs and saved weights", check_outputs, tfc, model, folder, x, other)
-    except Failure as e:
-        tally.fail("setup", e)
-    shutil.rmtree(folder, ignore_errors=True)
     return tally.finish()
 
 

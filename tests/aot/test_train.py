@@ -15,14 +15,12 @@ Usage: test_train.py TFC CC EXAMPLES_DIR
 """
 import os
 import re
-import shutil
 import sys
-import tempfile
 
 import numpy as np
 
-from aot_common import HERE, Failure, Tally, build_c, compare, pkg_flags, read_bin, read_safetensors, run, \
-    tfc_compile, tfc_run, write_bin
+from aot_common import HERE, Failure, Tally, build_c, command_line, compare, pkg_flags, read_bin, read_safetensors, \
+    run, scratch_folder, tfc_compile, tfc_run, write_bin
 
 SEED = "7"
 STEPS = 20
@@ -73,19 +71,15 @@ def check_weights_files(folder, trained_ref):
 
 
 def main():
-    if len(sys.argv) != 4:
-        print(__doc__)
-        return 2
-    tfc, cc, examples = sys.argv[1:]
+    tfc, cc, examples = command_line(__doc__, 3)
     model = os.path.join(examples, "mlp.tg")
     tally = Tally()
-    folder = tempfile.mkdtemp(prefix="tfc-aot-train-")
-    x, y = batch()
-    np.save(os.path.join(folder, "x.npy"), x)
-    np.save(os.path.join(folder, "y.npy"), y)
-    write_bin(folder, "x", x)
-    write_bin(folder, "y", y)
-    try:
+    with scratch_folder("tfc-aot-train-", tally, "aot.train") as folder:
+        x, y = batch()
+        np.save(os.path.join(folder, "x.npy"), x)
+        np.save(os.path.join(folder, "y.npy"), y)
+        write_bin(folder, "x", x)
+        write_bin(folder, "y", y)
         lib = os.path.join(folder, "lib")
         tfc_compile(tfc, model, "mlp", lib, ["--seed", SEED])
         exe = build_c(cc, [os.path.join(HERE, "train_mlp.c")], os.path.join(folder, "train_mlp"),
@@ -110,9 +104,6 @@ def main():
             tfc_run(tfc, model, "infer", {"x": x}, ["probs"], folder,
                     ["--weights", os.path.join(folder, "trained.safetensors")]),
             {"probs": read_bin(folder, "probs", "f32", (64, 10))}, "trained model"))
-    except Failure as e:
-        tally.fail("aot.train", e)
-    shutil.rmtree(folder, ignore_errors=True)
     return tally.finish()
 
 

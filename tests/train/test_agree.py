@@ -23,14 +23,12 @@ Usage: test_agree.py TFC CC EXAMPLES_DIR
 """
 import os
 import re
-import shutil
 import sys
-import tempfile
 
 import numpy as np
 
-from train_common import HERE, Failure, Tally, build_c, pkg_flags, read_safetensors, run, save_inputs, tfc_compile, \
-    tfc_steps, write_bin
+from train_common import HERE, Failure, Tally, build_c, command_line, pkg_flags, read_safetensors, run, save_inputs, \
+    scratch_folder, tfc_compile, tfc_steps, write_bin
 
 SEED = "3"
 LOSS_RTOL_CPU, LOSS_RTOL_INTERP = 1e-5, 1e-4
@@ -144,18 +142,11 @@ def initial_weights(tfc, model, folder):
 
 
 def main():
-    if len(sys.argv) != 4:
-        print(__doc__)
-        return 2
-    tfc, cc, examples = sys.argv[1:]
+    tfc, cc, examples = command_line(__doc__, 3)
     tally = Tally()
     for name, model, steps, data in MODELS:
-        folder = tempfile.mkdtemp(prefix="tfc-train-agree-")
-        try:
+        with scratch_folder("tfc-train-agree-", tally, name) as folder:
             check_model(tally, tfc, cc, name, model or os.path.join(examples, "mlp.tg"), steps, data, folder)
-        except Failure as e:
-            tally.fail(name, e)
-        shutil.rmtree(folder, ignore_errors=True)
     return tally.finish()
 
 

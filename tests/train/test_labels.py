@@ -16,15 +16,13 @@ Checks, on a small model (logits x @ w, 4 classes, batch 2):
 Usage: test_labels.py TFC CC
 """
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
-from train_common import HERE, Failure, Tally, build_c, pkg_flags, read_safetensors, save_inputs, tfc_compile, \
-    write_bin, write_safetensors
+from train_common import HERE, Failure, Tally, build_c, command_line, pkg_flags, read_safetensors, save_inputs, \
+    scratch_folder, tfc_compile, write_bin, write_safetensors
 
 MODEL = """param w : f32[3, 4] = glorot()
 
@@ -126,13 +124,9 @@ def library_runs(step, graph):
 
 
 def main():
-    if len(sys.argv) != 3:
-        print(__doc__)
-        return 2
-    tfc_path, cc = sys.argv[1:]
+    tfc_path, cc = command_line(__doc__, 2)
     tally = Tally()
-    folder = tempfile.mkdtemp(prefix="tfc-train-labels-")
-    try:
+    with scratch_folder("tfc-train-labels-", tally) as folder:
         model = os.path.join(folder, "labels.tg")
         with open(model, "w") as f:
             f.write(MODEL)
@@ -152,9 +146,6 @@ def main():
                 tally.check("library, %s: labels %s refused" % (graph, labels.tolist()), library_refuses, step, graph,
                             labels)
             tally.check("library, %s: labels in range" % graph, library_runs, step, graph)
-    except Failure as e:
-        tally.fail("setup", e)
-    shutil.rmtree(folder, ignore_errors=True)
     return tally.finish()
 
 

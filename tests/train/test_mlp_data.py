@@ -17,13 +17,11 @@ Usage: test_mlp_data.py TFC EXAMPLES_DIR
 """
 import os
 import re
-import shutil
 import sys
-import tempfile
 
 import numpy as np
 
-from train_common import Failure, Tally, read_safetensors, run, save_inputs
+from train_common import Failure, Tally, command_line, read_safetensors, run, save_inputs, scratch_folder
 
 ROWS, FRESH, CLASSES, FEATURES, EPOCHS = 600, 300, 10, 784, 3
 WEIGHTS = ["w1", "b1", "w2", "b2", "w3", "b3"]
@@ -69,19 +67,17 @@ def accuracy(tfc, model, folder, x, y, least, what):
 
 
 def main():
-    if len(sys.argv) != 3:
-        print(__doc__)
-        return 2
-    tfc, model = sys.argv[1], os.path.join(sys.argv[2], "mlp.tg")
+    tfc, examples = command_line(__doc__, 2)
+    model = os.path.join(examples, "mlp.tg")
     tally = Tally()
-    folder = tempfile.mkdtemp(prefix="tfc-train-mlp-")
     x, y, x_fresh, y_fresh = blobs()
-    if tally.check("mlp.tg: --epochs %d --shuffle on %d rows" % (EPOCHS, ROWS), train, tfc, model, folder,
-                   save_inputs(folder, {"x": x, "y": y})):
-        tally.check("trained mlp.tg infers the training set", accuracy, tfc, model, folder, x, y, 0.99, "training set")
-        tally.check("trained mlp.tg infers fresh rows of the blobs", accuracy, tfc, model, folder, x_fresh, y_fresh,
-                    0.95, "fresh rows")
-    shutil.rmtree(folder, ignore_errors=True)
+    with scratch_folder("tfc-train-mlp-") as folder:
+        if tally.check("mlp.tg: --epochs %d --shuffle on %d rows" % (EPOCHS, ROWS), train, tfc, model, folder,
+                       save_inputs(folder, {"x": x, "y": y})):
+            tally.check("trained mlp.tg infers the training set", accuracy, tfc, model, folder, x, y, 0.99,
+                        "training set")
+            tally.check("trained mlp.tg infers fresh rows of the blobs", accuracy, tfc, model, folder, x_fresh,
+                        y_fresh, 0.95, "fresh rows")
     return tally.finish()
 
 

@@ -19,14 +19,12 @@ further from the reference than 100 times the tolerance within five steps.
 Usage: test_optimizers.py TFC
 """
 import os
-import shutil
 import sys
-import tempfile
 
 import numpy as np
 
-from train_common import SGD, Adam, Failure, Tally, read_safetensors, save_inputs, tfc_steps, trajectory, \
-    write_safetensors
+from train_common import SGD, Adam, Failure, Tally, command_line, read_safetensors, save_inputs, scratch_folder, \
+    tfc_steps, trajectory, write_safetensors
 
 STEPS = 5
 BATCH, FEATURES, HIDDEN, CLASSES = 8, 6, 5, 3
@@ -168,28 +166,24 @@ def check_backend(tfc, model, folder, inputs, backend, ref_losses, ref_after):
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(__doc__)
-        return 2
-    tfc = sys.argv[1]
+    (tfc,) = command_line(__doc__, 1)
     tally = Tally()
-    folder = tempfile.mkdtemp(prefix="tfc-train-opt-")
     weights, x, y = data()
     f = loss_and_grads(x, y)
-    write_safetensors(os.path.join(folder, "init.safetensors"), weights)
-    inputs = save_inputs(folder, {"x": x, "y": y})
     tally.check("the reference gradient is the central difference", check_gradient, weights, f)
-    for i, (optimizer, make_ref, relatives) in enumerate(SETTINGS):
-        model = os.path.join(folder, "model%d.tg" % i)
-        with open(model, "w") as out:
-            out.write(MODEL % optimizer)
-        ref_losses, ref_after = trajectory(weights, f, make_ref(), STEPS)
-        tally.check("%s: the tolerance tells the rule from" % optimizer, distinguishes, ref_after, relatives, weights,
-                    f)
-        for backend in ["interp", "cpu"]:
-            tally.check("%s on %s, k = 1..%d steps" % (optimizer, backend, STEPS), check_backend, tfc, model, folder,
-                        inputs, backend, ref_losses, ref_after)
-    shutil.rmtree(folder, ignore_errors=True)
+    with scratch_folder("tfc-train-opt-") as folder:
+        write_safetensors(os.path.join(folder, "init.safetensors"), weights)
+        inputs = save_inputs(folder, {"x": x, "y": y})
+        for i, (optimizer, make_ref, relatives) in enumerate(SETTINGS):
+            model = os.path.join(folder, "model%d.tg" % i)
+            with open(model, "w") as out:
+                out.write(MODEL % optimizer)
+            ref_losses, ref_after = trajectory(weights, f, make_ref(), STEPS)
+            tally.check("%s: the tolerance tells the rule from" % optimizer, distinguishes, ref_after, relatives,
+                        weights, f)
+            for backend in ["interp", "cpu"]:
+                tally.check("%s on %s, k = 1..%d steps" % (optimizer, backend, STEPS), check_backend, tfc, model,
+                            folder, inputs, backend, ref_losses, ref_after)
     return tally.finish()
 
 

@@ -12,8 +12,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "aot"))
-from aot_common import Failure, Tally, build_c, pkg_flags, read_safetensors, run, tfc_compile, \
-    write_bin, write_safetensors  # noqa: E402,F401  (re-exported for the tests)
+from aot_common import Failure, Tally, build_c, command_line, pkg_flags, read_safetensors, run, scratch_folder, \
+    tfc_compile, write_bin, write_safetensors  # noqa: E402,F401  (re-exported for the tests)
 
 
 def save_inputs(folder, inputs):

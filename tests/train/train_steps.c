@@ -11,24 +11,7 @@
 #include <string.h>
 
 #include "bin_file.h"
-
-#ifndef PREFIX
-#error "build with -DPREFIX=<the library's prefix> -include <prefix>.h"
-#endif
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define API(name) CAT(PREFIX, name)
-
-typedef API(_model) model_t;
-typedef API(_graph_info) graph_info_t;
-typedef API(_arg_info) arg_info_t;
-typedef API(_options) options_t;
-
-static int find_graph(const char *name) {
-    for (int i = 0; API(_graph)(i); i++)
-        if (strcmp(API(_graph)(i)->name, name) == 0) return i;
-    return -1;
-}
+#include "library_api.h"
 
 /* The buffers of graph g's arguments: inputs read from DIR, outputs zeroed. */
 static int make_args(const graph_info_t *g, const char *dir, void **args) {

@@ -6,110 +6,11 @@
 #include "ir/ir.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/unit/check.h"
-
-#define V(...) ((const double[]){__VA_ARGS__})
-
-static ir_type ty(ir_dtype dt, int rank, ...) {
-    ir_type t = {dt, rank, {0}};
-    va_list ap;
-    va_start(ap, rank);
-    for (int i = 0; i < rank; i++) t.dims[i] = va_arg(ap, int);
-    va_end(ap);
-    return t;
-}
-
-/* ---- one graph, its inputs, its diagnostics ------------------------------------------------ */
-
-typedef struct fixture {
-    ir_module *m;
-    ir_graph *g;
-    ir_tensor inputs[4];
-    ir_diag diag;
-    FILE *log;
-    char text[1024];
-} fixture;
-
-static void fx_init(fixture *f) {
-    memset(f, 0, sizeof *f);
-    f->m = ir_module_create();
-    f->g = ir_module_add_graph(f->m, "g", IR_NO_LOC);
-    f->log = tmpfile();
-    if (!f->log) abort();
-    ir_diag_init(&f->diag, f->log);
-}
-
-static void fx_free(fixture *f) {
-    for (int i = 0; i < f->g->n_inputs; i++) ir_tensor_free(&f->inputs[i]);
-    ir_module_destroy(f->m);
-    ir_diag_free(&f->diag);
-    fclose(f->log);
-}
-
-static int fx_input(fixture *f, ir_type t, const double *vals) {
-    int k = f->g->n_inputs;
-    ir_graph_add_input(f->g, k == 0 ? "a" : k == 1 ? "b" : "c", t);
-    ir_node *n = ir_graph_add_node(f->g, IR_OP_INPUT, NULL, 0, IR_NO_LOC);
-    n->attr[IR_ATTR_INDEX].v[0] = k;
-    n->type = t;
-    if (!ir_tensor_alloc(&f->inputs[k], &t)) abort();
-    for (int64_t i = 0; i < ir_type_elems(&t); i++) ir_tensor_set(&f->inputs[k], i, vals[i]);
-    return n->id;
-}
-
-static ir_node *fx_node(fixture *f, ir_op op, int a, int b) {
-    int in[2] = {a, b};
-    return ir_graph_add_node(f->g, op, in, b < 0 ? 1 : 2, IR_NO_LOC);
-}
-
-static int fx_infer(fixture *f, ir_node *n) {
-    bool ok = ir_infer(f->g, n, &f->diag);
-    CHECK(ok, "ir_infer failed for %s", ir_op_name(n->op));
-    return ok ? n->id : -1;
-}
-
-/* Runs the graph with node id as its only output; the log holds what the diagnostics said. */
-static bool fx_run(fixture *f, int id, ir_tensor *out) {
-    ir_graph_add_output(f->g, "y", id);
-    bool ok = ir_interp_graph(f->g, NULL, f->inputs, out, &f->diag);
-    fflush(f->log);
-    rewind(f->log);
-    size_t len = fread(f->text, 1, sizeof f->text - 1, f->log);
-    f->text[len] = 0;
-    return ok;
-}
-
-/* Runs node id (an invalid id: inference failed, already counted), checks the result exactly
- * (every value here is exact in the dtype) and frees the fixture. */
-static void expect(fixture *f, int id, const char *what, ir_type type, const double *want) {
-    ir_tensor out = {0};
-    bool ok = id >= 0 && fx_run(f, id, &out);
-    CHECK(ok, "%s: run failed: %s", what, f->text);
-    if (ok) {
-        char a[64], b[64];
-        CHECK(ir_type_equal(&out.type, &type), "%s: type %s, expected %s", what, ir_type_str(&out.type, a, 64),
-              ir_type_str(&type, b, 64));
-        for (int64_t i = 0; ir_type_equal(&out.type, &type) && i < ir_type_elems(&type); i++)
-            CHECK(ir_tensor_get(&out, i) == want[i], "%s[%lld] = %.9g, expected %.9g", what, (long long)i,
-                  ir_tensor_get(&out, i), want[i]);
-        ir_tensor_free(&out);
-    }
-    fx_free(f);
-}
-
-static void expect_error(fixture *f, int id, const char *what, const char *message) {
-    ir_tensor out = {0};
-    bool ok = id >= 0 && fx_run(f, id, &out);
-    CHECK(!ok, "%s: expected an error", what);
-    CHECK(strstr(f->text, message) != NULL, "%s: expected '%s', got '%s'", what, message, f->text);
-    if (ok) ir_tensor_free(&out);
-    fx_free(f);
-}
+#include "tests/unit/interp_fixture.h"
 
 /* ---- op builders ----------------------------------------------------------------------------- */
 
@@ -135,26 +36,26 @@ static ir_type pool_y_type(const pool_cfg *p, ir_dtype dt) {
 }
 
 static int pool_fwd(fixture *f, ir_op op, int x, const pool_cfg *p) {
-    ir_node *n = fx_node(f, op, x, -1);
+    ir_node *n = fx_node(f, op, x, -1, -1);
     set_pool(n, p);
     return fx_infer(f, n);
 }
 
 static int max_pool_grad(fixture *f, int x, int dy, const pool_cfg *p) {
-    ir_node *n = fx_node(f, IR_OP_MAX_POOL2D_GRAD, x, dy);
+    ir_node *n = fx_node(f, IR_OP_MAX_POOL2D_GRAD, x, dy, -1);
     set_pool(n, p);
     return fx_infer(f, n);
 }
 
 static int avg_pool_grad(fixture *f, int dy, const pool_cfg *p) {
-    ir_node *n = fx_node(f, IR_OP_AVG_POOL2D_GRAD, dy, -1);
+    ir_node *n = fx_node(f, IR_OP_AVG_POOL2D_GRAD, dy, -1, -1);
     set_pool(n, p);
     n->attr[IR_ATTR_SHAPE] = (ir_attr){.n = 4, .v = {p->n, p->c, p->h, p->w}};
     return fx_infer(f, n);
 }
 
 static int gather_grad(fixture *f, int dy, int idx, int axis, const ir_type *x) {
-    ir_node *n = fx_node(f, IR_OP_GATHER_GRAD, dy, idx);
+    ir_node *n = fx_node(f, IR_OP_GATHER_GRAD, dy, idx, -1);
     n->attr[IR_ATTR_AXIS].v[0] = axis;
     n->attr[IR_ATTR_SHAPE].n = x->rank;
     for (int i = 0; i < x->rank; i++) n->attr[IR_ATTR_SHAPE].v[i] = x->dims[i];
@@ -225,8 +126,8 @@ static bool run_op(build_fn build, const void *arg, int n_in, const ir_type *typ
     int in[4];
     for (int k = 0; k < n_in; k++) in[k] = fx_input(&f, types[k], vals[k]);
     int id = build(&f, in, arg);
-    bool ok = id >= 0 && fx_run(&f, id, out);
-    CHECK(ok, "run of %s failed: %s", id >= 0 ? ir_op_name(f.g->nodes[id]->op) : "?", f.text);
+    bool ok = fx_run(&f, id, out);
+    CHECK(ok, "run of %s failed: %s", ir_op_name(f.g->nodes[id]->op), f.text);
     if (!ok) memset(out, 0, sizeof *out);
     fx_free(&f);
     return ok;
@@ -327,7 +228,7 @@ typedef struct gather_cfg {
 } gather_cfg;
 
 static int build_gather(fixture *f, const int *in, const void *arg) {
-    ir_node *n = fx_node(f, IR_OP_GATHER, in[0], in[1]);
+    ir_node *n = fx_node(f, IR_OP_GATHER, in[0], in[1], -1);
     n->attr[IR_ATTR_AXIS].v[0] = ((const gather_cfg *)arg)->axis;
     return fx_infer(f, n);
 }
@@ -386,6 +287,8 @@ static void test_gather_adjoint(void) {
 
 /* ---- hand-computed cases -------------------------------------------------------------------- */
 
+/* Every value here is exact in its dtype: the results must be equal to the letter (tolerance 0). */
+
 static pool_cfg square(int h, int w, int k, int stride, int pad) {
     return (pool_cfg){1, 1, h, w, {k, k}, {stride, stride}, {pad, pad}, {pad, pad}};
 }
@@ -398,24 +301,25 @@ static void test_max_pool_cases(void) {
     int x = fx_input(&f, ty(IR_F32, 4, 1, 1, 3, 3), V(1, 2, 3, 4, 9, 5, 6, 7, 8));
     int dy = fx_input(&f, ty(IR_F32, 4, 1, 1, 2, 2), V(1, 2, 3, 4));
     expect(&f, max_pool_grad(&f, x, dy, &p), "max overlapping", ty(IR_F32, 4, 1, 1, 3, 3),
-           V(0, 0, 0, 0, 10, 0, 0, 0, 0));
+           V(0, 0, 0, 0, 10, 0, 0, 0, 0), 0);
     /* Ties: the first maximum in row-major order takes it. */
     p = square(2, 4, 2, 2, 0);
     fx_init(&f);
     x = fx_input(&f, ty(IR_F32, 4, 1, 1, 2, 4), V(1, 3, 3, 0, 3, 2, 1, 3));
     dy = fx_input(&f, ty(IR_F32, 4, 1, 1, 1, 2), V(2, 7));
-    expect(&f, max_pool_grad(&f, x, dy, &p), "max ties", ty(IR_F32, 4, 1, 1, 2, 4), V(0, 2, 7, 0, 0, 0, 0, 0));
+    expect(&f, max_pool_grad(&f, x, dy, &p), "max ties", ty(IR_F32, 4, 1, 1, 2, 4), V(0, 2, 7, 0, 0, 0, 0, 0), 0);
     /* A NaN is the maximum (the first of them); a window of equal -infs gives its first tap. */
     fx_init(&f);
     x = fx_input(&f, ty(IR_F32, 4, 1, 1, 2, 4), V(1, NAN, -INFINITY, -INFINITY, NAN, 2, -INFINITY, -INFINITY));
     dy = fx_input(&f, ty(IR_F32, 4, 1, 1, 1, 2), V(5, 6));
-    expect(&f, max_pool_grad(&f, x, dy, &p), "max NaN and -inf", ty(IR_F32, 4, 1, 1, 2, 4), V(0, 5, 6, 0, 0, 0, 0, 0));
+    expect(&f, max_pool_grad(&f, x, dy, &p), "max NaN and -inf", ty(IR_F32, 4, 1, 1, 2, 4), V(0, 5, 6, 0, 0, 0, 0, 0),
+           0);
     /* Padding is never taken, even when every element is negative. */
     p = square(2, 2, 3, 1, 1);
     fx_init(&f);
     x = fx_input(&f, ty(IR_F32, 4, 1, 1, 2, 2), V(-1, -2, -3, -4));
     dy = fx_input(&f, ty(IR_F32, 4, 1, 1, 2, 2), V(1, 2, 3, 4));
-    expect(&f, max_pool_grad(&f, x, dy, &p), "max padding", ty(IR_F32, 4, 1, 1, 2, 2), V(10, 0, 0, 0));
+    expect(&f, max_pool_grad(&f, x, dy, &p), "max padding", ty(IR_F32, 4, 1, 1, 2, 2), V(10, 0, 0, 0), 0);
     /* f16 and bf16: the same overlapping case, summed in f32 and rounded once. */
     p = square(3, 3, 2, 1, 0);
     for (ir_dtype dt = IR_F16; dt <= IR_BF16; dt++) {
@@ -423,7 +327,7 @@ static void test_max_pool_cases(void) {
         x = fx_input(&f, ty(dt, 4, 1, 1, 3, 3), V(1, 2, 3, 4, 9, 5, 6, 7, 8));
         dy = fx_input(&f, ty(dt, 4, 1, 1, 2, 2), V(0.5, 0.25, 0.125, 2));
         expect(&f, max_pool_grad(&f, x, dy, &p), dt == IR_F16 ? "max f16" : "max bf16", ty(dt, 4, 1, 1, 3, 3),
-               V(0, 0, 0, 0, 2.875, 0, 0, 0, 0));
+               V(0, 0, 0, 0, 2.875, 0, 0, 0, 0), 0);
     }
 }
 
@@ -435,20 +339,20 @@ static void test_avg_pool_cases(void) {
     for (ir_dtype dt = IR_F32; dt <= IR_BF16; dt++) {
         fx_init(&f);
         int dy = fx_input(&f, ty(dt, 4, 1, 1, 3, 3), V(1, 2, 3, 4, 5, 6, 7, 8, 9));
-        expect(&f, avg_pool_grad(&f, dy, &p), "avg padding", ty(dt, 4, 1, 1, 2, 2), V(3, 4, 6, 7));
+        expect(&f, avg_pool_grad(&f, dy, &p), "avg padding", ty(dt, 4, 1, 1, 2, 2), V(3, 4, 6, 7), 0);
     }
     /* Tiling 2x2 windows over 4x4 with stride 2: each tap gets a quarter of its window's dy. */
     p = square(4, 4, 2, 2, 0);
     fx_init(&f);
     int dy = fx_input(&f, ty(IR_F32, 4, 1, 1, 2, 2), V(4, 8, 12, 16));
     expect(&f, avg_pool_grad(&f, dy, &p), "avg tiling", ty(IR_F32, 4, 1, 1, 4, 4),
-           V(1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4));
+           V(1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4), 0);
     /* Stride 2 over 5 columns: the last column is in no window and gets nothing. */
     p = square(2, 5, 2, 2, 0);
     fx_init(&f);
     dy = fx_input(&f, ty(IR_F32, 4, 1, 1, 1, 2), V(4, 8));
     expect(&f, avg_pool_grad(&f, dy, &p), "avg dropped column", ty(IR_F32, 4, 1, 1, 2, 5),
-           V(1, 1, 2, 2, 0, 1, 1, 2, 2, 0));
+           V(1, 1, 2, 2, 0, 1, 1, 2, 2, 0), 0);
 }
 
 static void test_gather_cases(void) {
@@ -460,19 +364,19 @@ static void test_gather_cases(void) {
         fx_init(&f);
         int dy = fx_input(&f, ty(dt, 2, 4, 2), V(1, 2, 3, 4, 5, 6, 7, 8));
         int idx = fx_input(&f, ty(IR_I32, 1, 4), V(2, 0, 2, -1));
-        expect(&f, gather_grad(&f, dy, idx, 0, &xt), "gather repeats", xt, V(3, 4, 0, 0, 13, 16));
+        expect(&f, gather_grad(&f, dy, idx, 0, &xt), "gather repeats", xt, V(3, 4, 0, 0, 13, 16), 0);
     }
     /* Axis 1 with 2-D indices: dy[i, j, k] goes to dx[i, idx[j, k]]. */
     xt = ty(IR_F32, 2, 2, 3);
     fx_init(&f);
     int dy = fx_input(&f, ty(IR_F32, 3, 2, 2, 2), V(1, 2, 3, 4, 10, 20, 30, 40));
     int idx = fx_input(&f, ty(IR_I64, 2, 2, 2), V(1, 1, 0, 2));
-    expect(&f, gather_grad(&f, dy, idx, 1, &xt), "gather axis 1", xt, V(3, 3, 4, 30, 30, 40));
+    expect(&f, gather_grad(&f, dy, idx, 1, &xt), "gather axis 1", xt, V(3, 3, 4, 30, 30, 40), 0);
     /* A negative axis is normalized by inference. */
     fx_init(&f);
     dy = fx_input(&f, ty(IR_F32, 2, 2, 1), V(5, 6));
     idx = fx_input(&f, ty(IR_I32, 1, 1), V(-3));
-    expect(&f, gather_grad(&f, dy, idx, -1, &xt), "gather axis -1", xt, V(5, 0, 0, 6, 0, 0));
+    expect(&f, gather_grad(&f, dy, idx, -1, &xt), "gather axis -1", xt, V(5, 0, 0, 6, 0, 0), 0);
     /* Out of range, either way: the message gather gives. */
     xt = ty(IR_F32, 2, 3, 2);
     fx_init(&f);
@@ -492,10 +396,10 @@ static void test_grad_not_lowered(void) {
     fixture f;
     fx_init(&f);
     int x = fx_input(&f, ty(IR_F32, 1, 3), V(1, 2, 3));
-    ir_node *s = fx_node(&f, IR_OP_SUM, x, -1);
+    ir_node *s = fx_node(&f, IR_OP_SUM, x, -1, -1);
     s->attr[IR_ATTR_AXES].n = -1;
     int y = fx_infer(&f, s);
-    int id = fx_infer(&f, fx_node(&f, IR_OP_GRAD, y, x));
+    int id = fx_infer(&f, fx_node(&f, IR_OP_GRAD, y, x, -1));
     expect_error(&f, id, "grad",
                  "grad: not lowered; the autodiff pass must run before the graph (it is in every -O "
                  "pipeline)");
