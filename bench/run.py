@@ -31,14 +31,13 @@ VENV = os.path.join(HERE, ".venv")
 VENV_PY = os.path.join(VENV, "bin", "python")
 INSTALLED = os.path.join(VENV, "installed.json")
 
-# Each peer's packages, installed one peer at a time so one failure costs only that peer; a later
-# line for the same peer is the fallback. PyTorch comes from its CPU-only index where that is
-# reachable (the default wheel pulls gigabytes of CUDA libraries), else from PyPI.
+# Each peer's packages, from PyPI, installed one peer at a time so one failure costs only that
+# peer; a later line for the same peer would be its fallback. PyPI's torch wheel brings its CUDA
+# libraries (gigabytes) but runs on the CPU.
 PEER_PACKAGES = [
     ("numpy", ["numpy"], []),
     ("onnxruntime", ["onnx", "onnxruntime"], []),
     ("jax", ["jax[cpu]"], []),
-    ("torch", ["torch"], ["--index-url", "https://download.pytorch.org/whl/cpu"]),
     ("torch", ["torch"], []),
 ]
 PEERS = ["numpy", "onnxruntime", "jax", "torch", "torch_compile"]

@@ -144,9 +144,16 @@ static const char *load(state *s, const char *path) {
     return NULL;
 }
 
-/* The outputs of one call, as a safetensors file under the outputs' names. */
+/* The outputs of one call from a fresh model, as a safetensors file under the outputs' names:
+ * a training graph's warm-up and timed calls have moved its weights, and the peers report their
+ * first step from the loaded weights too. */
 static const char *write_outputs(state *s, const char *path) {
     const graph_info_t *g = API(_graph)(s->graph);
+    options_t options;
+    memset(&options, 0, sizeof options);
+    options.num_threads = s->threads;
+    API(_destroy)(s->m);
+    if (!(s->m = API(_create)(&options))) return API(_create_error)();
     if (API(_run)(s->m, s->graph, s->args) != 0) return API(_error)(s->m);
     char header[8192];
     size_t len = 0, offset = 0;
