@@ -220,6 +220,9 @@ def run_threads(args, tfc, wls, prep, bindir, work, threads, peers):
     for rnd in range(rounds):
         log("  %d thread(s): round %d/%d" % (threads, rnd + 1, rounds))
         for wk, w in loaded:
+            # The previous system's thread pool may still be spinning on the cores (OpenMP
+            # workers wait actively for a while after a call): let it fall asleep first.
+            time.sleep(args.settle)
             a = wk.ask(cmd="time", workload=w.id, runs=args.runs_per_round)
             s = res["workloads"][w.id]["systems"][wk.system]
             if a.get("ok"):
@@ -371,6 +374,8 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--runs", type=int, default=11, help="timed calls per workload and system, at least")
     ap.add_argument("--runs-per-round", type=int, default=3)
+    ap.add_argument("--settle", type=float, default=0.3,
+                    help="seconds of idle before each system's timed calls (default 0.3)")
     ap.add_argument("--compile-runs", type=int, default=5)
     ap.add_argument("--only", default=None, help="workloads, e.g. B2,B7")
     ap.add_argument("--peers", default=",".join(PEERS), help="peers to try (empty: tfc alone)")
