@@ -155,7 +155,7 @@ static void test_avg_pool_adjoint(void) {
         ir_type xt = pool_x_type(p, IR_F32), yt = pool_y_type(p, IR_F32);
         int64_t nx = ir_type_elems(&xt), ny = ir_type_elems(&yt);
         double *x = random_values(nx), *r = random_values(ny);
-        ir_tensor y, dx;
+        ir_tensor y = {0}, dx = {0}; /* freed below even when a run was skipped */
         if (run_op(build_avg, p, 1, &xt, &x, &y) && run_op(build_avg_grad, p, 1, &yt, &r, &dx)) {
             CHECK(ir_type_equal(&y.type, &yt) && ir_type_equal(&dx.type, &xt), "avg_pool2d case %d: types", c);
             double ls, rs, lhs = dot(r, &y, ny, &ls), rhs = dot(x, &dx, nx, &rs);
@@ -181,7 +181,7 @@ static void test_max_pool_adjoint(void) {
         int64_t oplane = yt.dims[2] * yt.dims[3];
         double *x = distinct_values(nx), *z = random_values(nx), *r = random_values(ny);
         double *mz = calloc((size_t)ny, sizeof *mz);
-        ir_tensor y, dx;
+        ir_tensor y = {0}, dx = {0};
         double *grad_in[2] = {x, r};
         ir_type grad_types[2] = {xt, yt};
         if (mz && run_op(build_max, p, 1, &xt, &x, &y) && run_op(build_max_grad, p, 2, grad_types, grad_in, &dx)) {
@@ -266,7 +266,7 @@ static void test_gather_adjoint(void) {
             idx[k] = floor((rnd() + 1) * (double)dim) - (double)dim;
             if (idx[k] >= (double)dim) idx[k] = (double)dim - 1;
         }
-        ir_tensor y, dx;
+        ir_tensor y = {0}, dx = {0};
         ir_type fwd_types[2] = {g->x, g->idx}, grad_types[2] = {yt, g->idx};
         double *fwd_in[2] = {x, idx}, *grad_in[2] = {r, idx};
         if (run_op(build_gather, g, 2, fwd_types, fwd_in, &y) &&

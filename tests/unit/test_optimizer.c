@@ -402,6 +402,7 @@ static void test_adam_run(void) {
         expect_param(&f, params, "w", w, 6);
         expect_param(&f, params, "b", b, 3);
         expect_param(&f, params, "train.w.exp_avg", mw, 6);
+        expect_param(&f, params, "train.b.exp_avg", mb, 3);
         expect_param(&f, params, "train.w.exp_avg_sq", vw, 6);
         expect_param(&f, params, "train.b.exp_avg_sq", vb, 3);
         expect_param(&f, params, "train.step", &t, 1);
