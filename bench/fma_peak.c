@@ -24,89 +24,41 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The loop in one register width R ("ymm" or "zmm"), zeroed with ZERO (vxorps on ymm; zmm needs
+ * vpxord, as vxorps on zmm is AVX-512DQ): 14 registers zeroed, then N iterations of 12
+ * independent FMAs into R0..R11 from R12 and R13. */
+#define ZERO(op, r, i) op " %%" r #i ", %%" r #i ", %%" r #i "\n\t"
+#define FMA(r, i) "vfmadd231ps %%" r "12, %%" r "13, %%" r #i "\n\t"
+#define FMA_LOOP(op, r)                                                                                             \
+    ZERO(op, r, 0) ZERO(op, r, 1) ZERO(op, r, 2) ZERO(op, r, 3) ZERO(op, r, 4) ZERO(op, r, 5) ZERO(op, r, 6)         \
+    ZERO(op, r, 7) ZERO(op, r, 8) ZERO(op, r, 9) ZERO(op, r, 10) ZERO(op, r, 11) ZERO(op, r, 12) ZERO(op, r, 13)     \
+    "1:\n\t" FMA(r, 0) FMA(r, 1) FMA(r, 2) FMA(r, 3) FMA(r, 4) FMA(r, 5) FMA(r, 6) FMA(r, 7) FMA(r, 8) FMA(r, 9)    \
+    FMA(r, 10) FMA(r, 11) "dec %0\n\t"                                                                             \
+    "jnz 1b\n\t"                                                                                                   \
+    "vzeroupper\n\t"
+#define CLOBBERS \
+    "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "cc"
+
 __attribute__((target("avx2,fma"))) static void loop_ymm(long n) {
-    __asm__ volatile(
-        "vxorps %%ymm0, %%ymm0, %%ymm0\n\t"
-        "vxorps %%ymm1, %%ymm1, %%ymm1\n\t"
-        "vxorps %%ymm2, %%ymm2, %%ymm2\n\t"
-        "vxorps %%ymm3, %%ymm3, %%ymm3\n\t"
-        "vxorps %%ymm4, %%ymm4, %%ymm4\n\t"
-        "vxorps %%ymm5, %%ymm5, %%ymm5\n\t"
-        "vxorps %%ymm6, %%ymm6, %%ymm6\n\t"
-        "vxorps %%ymm7, %%ymm7, %%ymm7\n\t"
-        "vxorps %%ymm8, %%ymm8, %%ymm8\n\t"
-        "vxorps %%ymm9, %%ymm9, %%ymm9\n\t"
-        "vxorps %%ymm10, %%ymm10, %%ymm10\n\t"
-        "vxorps %%ymm11, %%ymm11, %%ymm11\n\t"
-        "vxorps %%ymm12, %%ymm12, %%ymm12\n\t"
-        "vxorps %%ymm13, %%ymm13, %%ymm13\n\t"
-        "1:\n\t"
-        "vfmadd231ps %%ymm12, %%ymm13, %%ymm0\n\t"
-        "vfmadd231ps %%ymm12, %%ymm13, %%ymm1\n\t"
-        "vfmadd231ps %%ymm12, %%ymm13, %%ymm2\n\t"
-        "vfmadd231ps %%ymm12, %%ymm13, %%ymm3\n\t"
-        "vfmadd231ps %%ymm12, %%ymm13, %%ymm4\n\t"
-        "vfmadd231ps %%ymm12, %%ymm13, %%ymm5\n\t"
-        "vfmadd231ps %%ymm12, %%ymm13, %%ymm6\n\t"
-        "vfmadd231ps %%ymm12, %%ymm13, %%ymm7\n\t"
-        "vfmadd231ps %%ymm12, %%ymm13, %%ymm8\n\t"
-        "vfmadd231ps %%ymm12, %%ymm13, %%ymm9\n\t"
-        "vfmadd231ps %%ymm12, %%ymm13, %%ymm10\n\t"
-        "vfmadd231ps %%ymm12, %%ymm13, %%ymm11\n\t"
-        "dec %0\n\t"
-        "jnz 1b\n\t"
-        "vzeroupper\n\t"
-        : "+r"(n)
-        :
-        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
-          "xmm13", "cc");
+    __asm__ volatile(FMA_LOOP("vxorps", "ymm") : "+r"(n) : : CLOBBERS);
 }
 
 __attribute__((target("avx512f"))) static void loop_zmm(long n) {
-    __asm__ volatile(
-        "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-        "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
-        "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
-        "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
-        "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
-        "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
-        "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
-        "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
-        "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
-        "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
-        "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
-        "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
-        "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
-        "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
-        "1:\n\t"
-        "vfmadd231ps %%zmm12, %%zmm13, %%zmm0\n\t"
-        "vfmadd231ps %%zmm12, %%zmm13, %%zmm1\n\t"
-        "vfmadd231ps %%zmm12, %%zmm13, %%zmm2\n\t"
-        "vfmadd231ps %%zmm12, %%zmm13, %%zmm3\n\t"
-        "vfmadd231ps %%zmm12, %%zmm13, %%zmm4\n\t"
-        "vfmadd231ps %%zmm12, %%zmm13, %%zmm5\n\t"
-        "vfmadd231ps %%zmm12, %%zmm13, %%zmm6\n\t"
-        "vfmadd231ps %%zmm12, %%zmm13, %%zmm7\n\t"
-        "vfmadd231ps %%zmm12, %%zmm13, %%zmm8\n\t"
-        "vfmadd231ps %%zmm12, %%zmm13, %%zmm9\n\t"
-        "vfmadd231ps %%zmm12, %%zmm13, %%zmm10\n\t"
-        "vfmadd231ps %%zmm12, %%zmm13, %%zmm11\n\t"
-        "dec %0\n\t"
-        "jnz 1b\n\t"
-        "vzeroupper\n\t"
-        : "+r"(n)
-        :
-        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
-          "xmm13", "cc");
+    __asm__ volatile(FMA_LOOP("vpxord", "zmm") : "+r"(n) : : CLOBBERS);
+}
+
+/* One thread's timed work. */
+static void fma_loop(int zmm) {
+    if (zmm)
+        loop_zmm(ITERS);
+    else
+        loop_ymm(ITERS);
 }
 
 static void *worker(void *arg) {
     job *j = arg;
     pthread_barrier_wait(j->start);
-    if (j->zmm)
-        loop_zmm(ITERS);
-    else
-        loop_ymm(ITERS);
+    fma_loop(j->zmm);
     return NULL;
 }
 
@@ -138,10 +90,7 @@ int main(int argc, char **argv) {
         for (int t = 1; t < threads; t++) pthread_create(&tid[t], NULL, worker, &jobs[t]);
         pthread_barrier_wait(&start);
         double t0 = now();
-        if (zmm)
-            loop_zmm(ITERS);
-        else
-            loop_ymm(ITERS);
+        fma_loop(zmm);
         for (int t = 1; t < threads; t++) pthread_join(tid[t], NULL);
         double sec = now() - t0;
         pthread_barrier_destroy(&start);

@@ -126,20 +126,26 @@ static const char *read_inputs(state *s, const char *path) {
     return err;
 }
 
-static const char *load(state *s, const char *path) {
-    unload(s);
+/* Replaces s->m by a fresh model object (the compiled-in weights) on s->threads threads. */
+static const char *fresh_model(state *s) {
     options_t options;
     memset(&options, 0, sizeof options);
     options.num_threads = s->threads;
-    if (!(s->m = API(_create)(&options))) return API(_create_error)();
+    API(_destroy)(s->m);
+    return (s->m = API(_create)(&options)) ? NULL : API(_create_error)();
+}
+
+static const char *load(state *s, const char *path) {
+    unload(s);
+    const char *err = fresh_model(s);
+    if (err) return err;
     const graph_info_t *g = API(_graph)(s->graph);
     int n = g->n_inputs + g->n_outputs;
     s->args = calloc((size_t)n, sizeof *s->args);
     for (int j = 0; s->args && j < n; j++)
         if (!(s->args[j] = calloc(1, g->args[j].bytes ? g->args[j].bytes : 1))) return "out of memory";
     if (!s->args) return "out of memory";
-    const char *err = read_inputs(s, path);
-    if (err) return err;
+    if ((err = read_inputs(s, path))) return err;
     if (API(_run)(s->m, s->graph, s->args) != 0) return API(_error)(s->m);   /* the warm-up */
     return NULL;
 }
@@ -149,11 +155,8 @@ static const char *load(state *s, const char *path) {
  * first step from the loaded weights too. */
 static const char *write_outputs(state *s, const char *path) {
     const graph_info_t *g = API(_graph)(s->graph);
-    options_t options;
-    memset(&options, 0, sizeof options);
-    options.num_threads = s->threads;
-    API(_destroy)(s->m);
-    if (!(s->m = API(_create)(&options))) return API(_create_error)();
+    const char *err = fresh_model(s);
+    if (err) return err;
     if (API(_run)(s->m, s->graph, s->args) != 0) return API(_error)(s->m);
     char header[8192];
     size_t len = 0, offset = 0;

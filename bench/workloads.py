@@ -19,17 +19,16 @@ class Workload:
     """One row of the suite. `inputs` says how to draw an input other than N(0, 1): ("labels", K)
     for class indices below K, "zeros" for an additive mask that hides nothing. `weights_graph`
     is the graph whose run writes the parameters' initial values (a training graph would take a
-    step first). `stateful`: each call changes the model, so the correctness check reloads first. `yardstick`: how the GEMM limit is formed, (graph, defines, factor)."""
+    step first). `yardstick`: how the GEMM limit is formed, (graph, defines, factor)."""
 
     def __init__(self, wid, label, model, graph, defines=(), inputs=None, weights_graph=None, yardstick=None,
-                 memory_bound=False, stateful=False):
+                 memory_bound=False):
         self.id, self.label, self.model, self.graph = wid, label, model, graph
         self.defines = [d for kv in defines for d in ("-D", kv)]
         self.inputs = inputs or {}
         self.weights_graph = weights_graph or graph
         self.yardstick = yardstick or (graph, self.defines, 1)
         self.memory_bound = memory_bound
-        self.stateful = stateful   # each call changes the model (a training step)
 
     @property
     def path(self):
@@ -46,7 +45,7 @@ WORKLOADS = [
     Workload("B3", "mlp infer batch 256", "mlp.tg", "infer", ["B=256"]),
     # The target's yardstick for training is three forward passes' GEMMs (BENCHMARKS.md).
     Workload("B4", "mlp train step batch 64", "mlp.tg", "train", ["B=64"], inputs={"y": ("labels", 10)},
-             weights_graph="infer", yardstick=("infer", ["-D", "B=64"], 3), stateful=True),
+             weights_graph="infer", yardstick=("infer", ["-D", "B=64"], 3)),
     Workload("B5", "lenet infer batch 64", "lenet.tg", "infer", ["N=64"]),
     Workload("B6", "resnet block 64x56x56", "resnet_block.tg", "block"),
     Workload("B7", "bert encoder layer S=128", "transformer.tg", "encoder", inputs={"mask": "zeros"}),

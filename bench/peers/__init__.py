@@ -21,8 +21,6 @@ MODELS = {
     "B8": ("elementwise", "chain"),
 }
 
-PEERS = ("numpy", "onnxruntime", "jax", "torch", "torch_compile")
-
 # The parameters mlp's train graph updates, in the order of mlp.tg.
 MLP_PARAMS = ("w1", "b1", "w2", "b2", "w3", "b3")
 SGD_LR = 0.05
@@ -34,24 +32,18 @@ class Skip(Exception):
     """A peer that cannot run a workload (the runner reports the reason)."""
 
 
-def workload_id(workload):
-    """The workload's id ("B2") from an id string or an object with an id attribute."""
-    if isinstance(workload, str):
-        return workload
-    for attr in ("id", "name", "wid"):
-        v = getattr(workload, attr, None)
-        if isinstance(v, str):
-            return v
-    if isinstance(workload, dict) and "id" in workload:
-        return workload["id"]
-    raise ValueError("cannot tell the workload id of %r" % (workload,))
-
-
-def model_of(workload):
-    wid = workload_id(workload)
+def model_of(wid):
+    """(model, graph) of workload id WID ("B2")."""
     if wid not in MODELS:
         raise Skip("no peer model for workload %s" % wid)
     return MODELS[wid]
+
+
+def split_data(data):
+    """data's parameters {NAME: array} and inputs {NAME: array} (stored as input.NAME)."""
+    params = {k: v for k, v in data.items() if not k.startswith("input.")}
+    inputs = {k[len("input."):]: v for k, v in data.items() if k.startswith("input.")}
+    return params, inputs
 
 
 def load_peer(name):

@@ -64,7 +64,6 @@ def main():
     ap.add_argument("--data", help="directory of WID.safetensors files to use instead of random data")
     args = ap.parse_args()
 
-    sys.path.insert(0, os.path.dirname(HERE))
     import peer_worker
     peer_worker.set_thread_env(args.threads)
     import numpy as np

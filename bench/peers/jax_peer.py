@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from peers import MLP_PARAMS, NORM_EPS, SGD_LR, SGD_MOMENTUM, model_of
+from peers import MLP_PARAMS, NORM_EPS, SGD_LR, SGD_MOMENTUM, model_of, split_data
 
 
 def mlp_logits(p, x):
@@ -87,8 +87,7 @@ def _sgd_step(p, buf, x, y):
 def prepare(workload, data, threads):
     model, graph = model_of(workload)
     dev = {k: jax.device_put(np.ascontiguousarray(v)) for k, v in data.items()}
-    params = {k: v for k, v in dev.items() if not k.startswith("input.")}
-    inputs = {k[len("input."):]: v for k, v in dev.items() if k.startswith("input.")}
+    params, inputs = split_data(dev)
 
     if model == "mlp" and graph == "train":
         step = jax.jit(_sgd_step, donate_argnums=(0, 1))

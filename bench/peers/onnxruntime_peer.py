@@ -8,7 +8,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from peers import NORM_EPS, Skip, model_of
+from peers import NORM_EPS, Skip, model_of, split_data
 
 OPSET = 17
 
@@ -56,8 +56,7 @@ def _out(name, shape):
 
 
 def build(model, data):
-    params = {k: v for k, v in data.items() if not k.startswith("input.")}
-    inputs = {k[len("input."):]: v for k, v in data.items() if k.startswith("input.")}
+    params, inputs = split_data(data)
     g = _Builder(params)
     if model == "mlp":
         x = inputs["x"]
@@ -128,7 +127,7 @@ def prepare(workload, data, threads):
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    feeds = {k[len("input."):]: np.ascontiguousarray(v) for k, v in data.items() if k.startswith("input.")}
+    feeds = {k: np.ascontiguousarray(v) for k, v in split_data(data)[1].items()}
     names = [o.name for o in sess.get_outputs()]
 
     def call():

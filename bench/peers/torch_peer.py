@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from peers import MLP_PARAMS, NORM_EPS, SGD_LR, SGD_MOMENTUM, model_of
+from peers import MLP_PARAMS, NORM_EPS, SGD_LR, SGD_MOMENTUM, model_of, split_data
 
 _threads_set = False
 
@@ -77,8 +77,7 @@ def prepare(workload, data, threads, compiled=False):
     _set_threads(threads)
     model, graph = model_of(workload)
     ts = {k: torch.from_numpy(np.array(v)) for k, v in data.items()}
-    params = {k: v for k, v in ts.items() if not k.startswith("input.")}
-    inputs = {k[len("input."):]: v for k, v in ts.items() if k.startswith("input.")}
+    params, inputs = split_data(ts)
 
     if model == "mlp" and graph == "train":
         x, y = inputs["x"], inputs["y"].long()
