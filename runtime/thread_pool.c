@@ -1,21 +1,36 @@
-/* thread_pool.c — a persistent pthreads pool: size - 1 workers that spin briefly, then sleep on a
- * condition variable until the caller hands them a chunk of a parallel-for. One mutex guards the
- * sleeping and the pool's ownership; the hot hand-off (job generation, pending count) is atomic so
- * back-to-back kernels usually reach spinning workers without a system call. */
-#define _POSIX_C_SOURCE 200809L
+/* thread_pool.c — a persistent pthreads pool: size - 1 workers that spin for a while, then sleep
+ * on a condition variable until the caller publishes a parallel-for. The range's chunks are fixed
+ * (a pure function of n, size and min_chunk) but claimed dynamically: every thread, the caller
+ * included, takes the next unclaimed chunk until none is left. So a worker that is slow to wake
+ * (a descheduled virtual CPU, a core busy with another process) costs parallelism, never a wait:
+ * the caller runs the chunks the worker did not get to, and only waits for chunks already
+ * running. One mutex guards the sleeping and the pool's ownership; the hot hand-off (generation,
+ * claim word, finished count) is atomic so back-to-back kernels reach spinning workers without a
+ * system call. */
+#define _GNU_SOURCE /* sched_getcpu, CPU_SET, pthread_setaffinity_np */
 
 #include "runtime/thread_pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-/* Polling before a thread goes to sleep (its time is the CPU's pause or yield latency times
-   this): long enough to catch the next kernel of a model run, short enough not to burn a core
-   when the model is idle. */
-#define RT_SPIN_ITERATIONS 4096
+/* How long an idle thread polls before it sleeps, in nanoseconds: long enough to bridge the
+   gaps between the kernels of a model run and between back-to-back runs (waking a sleeping
+   thread costs tens of microseconds, more on a virtual machine whose idle CPU the host took
+   back), short enough not to burn a core for long when the model is idle. OpenMP runtimes spin
+   for similar times by default. The caller's wait for running chunks polls the same way. */
+#define RT_SPIN_NS 1000000
+/* The clock is read once per this many pause instructions while polling. */
+#define RT_SPIN_BATCH 64
+/* A range is cut into at most this many chunks per thread, so a thread that falls behind leaves
+   its share to the others in pieces. */
+#define RT_CHUNKS_PER_THREAD 4
 
 typedef struct rt_worker {
     /* go is written by the dispatching thread and polled by this worker alone; a cache line each
@@ -31,20 +46,26 @@ struct rt_thread_pool {
     rt_worker *workers; /* size - 1 of them; workers[i] has thread index i + 1 */
     pthread_mutex_t mutex;
     pthread_cond_t work_cv; /* workers sleep here until their go changes or stop is set */
-    pthread_cond_t done_cv; /* the dispatching thread sleeps here until pending is 0 */
+    pthread_cond_t done_cv; /* the dispatching thread sleeps here until every chunk has finished */
     pthread_cond_t idle_cv; /* an outside caller sleeps here while another one owns the pool */
     _Atomic bool stop;
-    _Atomic int pending; /* chunks handed to workers and not finished yet */
+    /* The claim word: the job's generation in the high 32 bits, the next unclaimed chunk in the
+       low 32. A thread claims chunk i by a compare-and-swap from (gen, i) to (gen, i + 1), so a
+       worker that wakes after its job has ended (or while a later one runs) cannot take a chunk
+       of a job it did not see published. */
+    _Alignas(64) _Atomic uint64_t claim;
+    _Alignas(64) _Atomic int finished; /* chunks of the current job that have finished */
+    _Atomic bool owner_sleeping;       /* the dispatching thread waits on done_cv */
     /* Under mutex: whether a parallel-for is running and which thread called it. */
     bool busy;
     pthread_t owner;
     /* The current job: written by the owner before it publishes a generation (release), read by
-       workers after they see it (acquire); never rewritten before pending drops to 0. */
+       workers after they claim a chunk of it; never rewritten before every chunk has finished. */
     uint64_t generation;
     rt_parallel_body body;
     void *ctx;
     int64_t n;
-    int n_chunks;
+    _Atomic int n_chunks;
 };
 
 static inline void cpu_relax(void)
@@ -56,6 +77,13 @@ static inline void cpu_relax(void)
 #endif
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* ---- chunking: a pure function of (n, size, min_chunk) ------------------------------------------ */
 
 static int chunk_count(int64_t n, int size, int64_t min_chunk)
@@ -64,8 +92,8 @@ static int chunk_count(int64_t n, int size, int64_t min_chunk)
         min_chunk = 1;
     if (size <= 1 || n / 2 < min_chunk) /* n < 2 * min_chunk, without overflow */
         return 1;
-    int64_t k = n / min_chunk;
-    return k < size ? (int)k : size;
+    int64_t k = n / min_chunk, most = (int64_t)size * RT_CHUNKS_PER_THREAD;
+    return k < most ? (int)k : (int)most;
 }
 
 /* Chunk i of k over [0, n): the first n % k chunks get one extra index. i * (n / k) <= n, so
@@ -76,31 +104,92 @@ static int64_t chunk_begin(int64_t n, int k, int i)
     return i * (n / k) + (i < r ? i : r);
 }
 
-static void run_chunk(const rt_thread_pool *p, int i)
+/* ---- claiming and running chunks ------------------------------------------------------------------ */
+
+/* Claims the next chunk of job `gen`: its index, or -1 when the job has none left (or is over). */
+static int claim_chunk(rt_thread_pool *p, uint32_t gen)
 {
-    int64_t begin = chunk_begin(p->n, p->n_chunks, i);
-    int64_t end = i + 1 == p->n_chunks ? p->n : chunk_begin(p->n, p->n_chunks, i + 1);
-    p->body(p->ctx, begin, end, i);
+    uint64_t word = atomic_load_explicit(&p->claim, memory_order_acquire);
+    for (;;) {
+        if ((uint32_t)(word >> 32) != gen)
+            return -1;
+        /* n_chunks may already be a later job's here (then the word has moved on too, and the
+           compare-and-swap below fails): it is atomic for that reason alone. */
+        int next = (int)(uint32_t)word;
+        if (next >= atomic_load_explicit(&p->n_chunks, memory_order_relaxed))
+            return -1;
+        if (atomic_compare_exchange_weak_explicit(&p->claim, &word, word + 1, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return next;
+    }
+}
+
+/* Runs chunks of job `gen` on thread `index` until none is left. Returns true if this thread
+   finished the job's last chunk. */
+static bool run_chunks(rt_thread_pool *p, uint32_t gen, int index)
+{
+    bool last = false;
+    int n_chunks = 0;
+    for (int i; (i = claim_chunk(p, gen)) >= 0;) {
+        n_chunks = atomic_load_explicit(&p->n_chunks, memory_order_relaxed);
+        int64_t begin = chunk_begin(p->n, n_chunks, i);
+        int64_t end = i + 1 == n_chunks ? p->n : chunk_begin(p->n, n_chunks, i + 1);
+        p->body(p->ctx, begin, end, index);
+        /* Sequentially consistent, as are owner_sleeping's store and load: with the owner's
+           store-then-check in dispatch, either the owner sees this count or this thread sees the
+           owner asleep. It also releases the chunk's writes to whoever sees the count. */
+        last = atomic_fetch_add(&p->finished, 1) + 1 == n_chunks;
+    }
+    return last;
 }
 
 /* ---- workers ----------------------------------------------------------------------------------- */
+
+/* Polls `done(arg)` for RT_SPIN_NS; true as soon as it holds. */
+static bool spin_until(bool (*done)(void *), void *arg)
+{
+    int64_t deadline = 0;
+    for (;;) {
+        for (int i = 0; i < RT_SPIN_BATCH; i++) {
+            if (done(arg))
+                return true;
+            cpu_relax();
+        }
+        int64_t t = now_ns();
+        if (!deadline)
+            deadline = t + RT_SPIN_NS;
+        else if (t >= deadline)
+            return false;
+    }
+}
+
+typedef struct go_watch {
+    rt_thread_pool *p;
+    rt_worker *w;
+    uint64_t seen;
+} go_watch;
+
+static bool go_changed(void *arg)
+{
+    const go_watch *g = arg;
+    return atomic_load_explicit(&g->w->go, memory_order_acquire) != g->seen ||
+           atomic_load_explicit(&g->p->stop, memory_order_relaxed);
+}
 
 /* Waits until this worker is handed a new job (true, *seen updated) or the pool stops (false).
    The waker stores go before it locks the mutex to broadcast, and the sleeper checks go under
    the mutex, so a wake-up cannot fall between the check and the wait. */
 static bool wait_for_job(rt_thread_pool *p, rt_worker *w, uint64_t *seen)
 {
-    uint64_t go = *seen;
-    for (int spin = 0; spin < RT_SPIN_ITERATIONS; spin++) {
-        go = atomic_load_explicit(&w->go, memory_order_acquire);
-        if (go != *seen || atomic_load_explicit(&p->stop, memory_order_relaxed))
-            break;
-        cpu_relax();
+    go_watch g = {p, w, *seen};
+    uint64_t go;
+    if (!spin_until(go_changed, &g)) {
+        pthread_mutex_lock(&p->mutex);
+        while (atomic_load_explicit(&w->go, memory_order_acquire) == *seen && !atomic_load(&p->stop))
+            pthread_cond_wait(&p->work_cv, &p->mutex);
+        pthread_mutex_unlock(&p->mutex);
     }
-    pthread_mutex_lock(&p->mutex);
-    while ((go = atomic_load_explicit(&w->go, memory_order_acquire)) == *seen && !atomic_load(&p->stop))
-        pthread_cond_wait(&p->work_cv, &p->mutex);
-    pthread_mutex_unlock(&p->mutex);
+    go = atomic_load_explicit(&w->go, memory_order_acquire);
     if (go == *seen)
         return false; /* stop; a pool is only destroyed while no job is running */
     *seen = go;
@@ -113,10 +202,9 @@ static void *worker_main(void *arg)
     rt_thread_pool *p = w->pool;
     uint64_t seen = 0;
     while (wait_for_job(p, w, &seen)) {
-        run_chunk(p, w->index);
-        /* The last chunk to finish wakes the dispatcher. The mutex outlives this signal: destroy
-           joins every worker before it destroys the mutex. */
-        if (atomic_fetch_sub(&p->pending, 1) == 1) {
+        /* The thread that finishes the last chunk wakes the dispatcher if it sleeps. The mutex
+           outlives this signal: destroy joins every worker before it destroys the mutex. */
+        if (run_chunks(p, (uint32_t)seen, w->index) && atomic_load(&p->owner_sleeping)) {
             pthread_mutex_lock(&p->mutex);
             pthread_cond_signal(&p->done_cv);
             pthread_mutex_unlock(&p->mutex);
@@ -172,8 +260,40 @@ static rt_thread_pool *alloc_pool(int size)
     pthread_cond_init(&p->done_cv, NULL);
     pthread_cond_init(&p->idle_cv, NULL);
     atomic_init(&p->stop, false);
-    atomic_init(&p->pending, 0);
+    atomic_init(&p->claim, 0);
+    atomic_init(&p->finished, 0);
+    atomic_init(&p->owner_sleeping, false);
     return p;
+}
+
+/* Binds each worker to a CPU of its own, none of them the one the creating thread runs on
+   (which the caller, unbound, usually keeps). Unbound, a worker that slept through an idle
+   stretch is often woken onto the caller's CPU and the two share it until the scheduler moves
+   one, which can take milliseconds; bound, it wakes where it can run. Skipped when the pool has
+   more threads than the process may use CPUs, and when TFC_BIND_THREADS=0 (as TVM's runtime,
+   which binds by default too). Best effort: a failed bind leaves the worker unbound. */
+static void bind_workers(rt_thread_pool *p)
+{
+#ifdef __linux__
+    const char *env = getenv("TFC_BIND_THREADS");
+    if (p->size < 2 || (env && strcmp(env, "0") == 0))
+        return;
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) < p->size)
+        return;
+    int here = sched_getcpu(), cpu = here >= 0 ? here : 0;
+    for (int i = 0; i < p->size - 1; i++) {
+        do /* the next allowed CPU after the previous one, wrapping around */
+            cpu = (cpu + 1) % CPU_SETSIZE;
+        while (!CPU_ISSET(cpu, &allowed) || cpu == here);
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        pthread_setaffinity_np(p->workers[i].thread, sizeof one, &one);
+    }
+#else
+    (void)p;
+#endif
 }
 
 rt_thread_pool *rt_thread_pool_create(int n_threads)
@@ -194,6 +314,7 @@ rt_thread_pool *rt_thread_pool_create(int n_threads)
             return NULL;
         }
     }
+    bind_workers(p);
     return p;
 }
 
@@ -253,29 +374,41 @@ static void release_pool(rt_thread_pool *p)
     pthread_mutex_unlock(&p->mutex);
 }
 
+static bool all_finished(void *arg)
+{
+    rt_thread_pool *p = arg;
+    return atomic_load(&p->finished) == atomic_load_explicit(&p->n_chunks, memory_order_relaxed);
+}
+
 static void dispatch(rt_thread_pool *p, int64_t n, int n_chunks, rt_parallel_body body, void *ctx)
 {
     p->body = body;
     p->ctx = ctx;
     p->n = n;
-    p->n_chunks = n_chunks;
-    atomic_store(&p->pending, n_chunks - 1);
-    uint64_t gen = ++p->generation;
-    /* Only the workers that get a chunk are woken for real; the rest see an unchanged go. */
-    for (int i = 1; i < n_chunks; i++)
-        atomic_store_explicit(&p->workers[i - 1].go, gen, memory_order_release);
+    atomic_store_explicit(&p->n_chunks, n_chunks, memory_order_relaxed);
+    atomic_store_explicit(&p->finished, 0, memory_order_relaxed);
+    /* The claim word keeps 32 bits of the generation: a worker would have to sleep through 2^32
+       jobs to mistake one for another. */
+    uint64_t gen = ++p->generation & 0xffffffffu;
+    atomic_store_explicit(&p->claim, gen << 32, memory_order_release);
+    /* Only as many workers as there are chunks beyond the caller's first are woken. */
+    int wake = n_chunks - 1 < p->size - 1 ? n_chunks - 1 : p->size - 1;
+    for (int i = 0; i < wake; i++)
+        atomic_store_explicit(&p->workers[i].go, p->generation, memory_order_release);
     pthread_mutex_lock(&p->mutex);
     pthread_cond_broadcast(&p->work_cv);
     pthread_mutex_unlock(&p->mutex);
 
-    run_chunk(p, 0);
+    run_chunks(p, (uint32_t)gen, 0);
 
-    /* pending reaching 0 (acquire) makes every worker's writes visible here. */
-    for (int spin = 0; spin < RT_SPIN_ITERATIONS && atomic_load(&p->pending) != 0; spin++)
-        cpu_relax();
+    /* finished reaching n_chunks (acquire) makes every chunk's writes visible here. */
+    if (spin_until(all_finished, p))
+        return;
     pthread_mutex_lock(&p->mutex);
-    while (atomic_load(&p->pending) != 0)
+    atomic_store(&p->owner_sleeping, true);
+    while (!all_finished(p))
         pthread_cond_wait(&p->done_cv, &p->mutex);
+    atomic_store(&p->owner_sleeping, false);
     pthread_mutex_unlock(&p->mutex);
 }
 

@@ -16,36 +16,39 @@
 
 /* ---- recording chunks ---------------------------------------------------------------------------- */
 
-/* One slot per thread index: a correct pool runs at most one chunk per index, so the slots are
-   written by disjoint threads (a second chunk on one index shows up as calls > 1, or as a race
-   under TSan). */
-typedef struct chunk_slot {
+#define MAX_CHUNKS 256
+
+/* One entry per chunk run, appended by whichever thread ran it; sorted by begin afterwards. */
+typedef struct chunk_run {
     int64_t begin, end;
-    int calls;
+    int thread_index;
     pthread_t thread;
-} chunk_slot;
+} chunk_run;
 
 typedef struct record {
-    chunk_slot slots[64];
+    chunk_run chunks[MAX_CHUNKS];
+    _Atomic int count;     /* chunks run (may exceed MAX_CHUNKS in a faulty pool) */
     unsigned char *visits; /* per index, when n is small enough to keep them; else NULL */
-    int bad_index;         /* a thread_index out of [0, 64): written at most by a faulty pool */
+    _Atomic int bad_index; /* a thread_index out of [0, 64): set at most by a faulty pool */
 } record;
 
 static void record_body(void *ctx, int64_t begin, int64_t end, int thread_index)
 {
     record *r = ctx;
-    if (thread_index < 0 || thread_index >= 64) {
-        r->bad_index = 1;
-        return;
-    }
-    chunk_slot *s = &r->slots[thread_index];
-    s->begin = begin;
-    s->end = end;
-    s->calls++;
-    s->thread = pthread_self();
+    if (thread_index < 0 || thread_index >= 64)
+        atomic_store(&r->bad_index, 1);
+    int slot = atomic_fetch_add(&r->count, 1);
+    if (slot < MAX_CHUNKS)
+        r->chunks[slot] = (chunk_run){begin, end, thread_index, pthread_self()};
     if (r->visits)
         for (int64_t i = begin; i < end; i++)
             r->visits[i]++;
+}
+
+static int by_begin(const void *a, const void *b)
+{
+    const chunk_run *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
 /* The documented chunking, written out independently of the pool. */
@@ -57,14 +60,15 @@ static int expected_chunks(int64_t n, int size, int64_t min_chunk, int64_t *begi
         min_chunk = 1;
     int k = 1;
     if (size > 1 && n / 2 >= min_chunk)
-        k = n / min_chunk < size ? (int)(n / min_chunk) : size;
+        k = n / min_chunk < 4 * size ? (int)(n / min_chunk) : 4 * size;
     for (int i = 0; i <= k; i++)
         begins[i] = i == k ? n : i * (n / k) + (i < n % k ? i : n % k);
     return k;
 }
 
-/* Runs one parallel-for, checks it against expected_chunks and, for small n, that each index was
-   visited once. Returns the record so callers can compare runs. */
+/* Runs one parallel-for and checks it: the chunks are exactly the documented ones, each run
+   once; thread indexes are in range and name one thread each (0 the caller); for small n each
+   index was visited once. Leaves the chunks sorted by begin in r so callers can compare runs. */
 static void run_and_check(rt_thread_pool *p, int64_t n, int64_t min_chunk, record *r)
 {
     memset(r, 0, sizeof *r);
@@ -72,23 +76,32 @@ static void run_and_check(rt_thread_pool *p, int64_t n, int64_t min_chunk, recor
         r->visits = calloc((size_t)n + 1, 1);
     rt_parallel_for(p, n, min_chunk, record_body, r);
 
-    int64_t begins[65];
-    int k = expected_chunks(n, rt_thread_pool_size(p), min_chunk, begins);
-    CHECK(!r->bad_index, "n=%lld", (long long)n);
-    for (int t = 0; t < 64; t++) {
-        const chunk_slot *s = &r->slots[t];
-        if (t < k) {
-            CHECK(s->calls == 1 && s->begin == begins[t] && s->end == begins[t + 1],
-                  "n=%lld min=%lld size=%d chunk %d: calls %d [%lld, %lld) want [%lld, %lld)", (long long)n,
-                  (long long)min_chunk, rt_thread_pool_size(p), t, s->calls, (long long)s->begin,
-                  (long long)s->end, (long long)begins[t], (long long)begins[t + 1]);
-        } else {
-            CHECK(s->calls == 0, "n=%lld size=%d: unexpected chunk on thread %d", (long long)n,
-                  rt_thread_pool_size(p), t);
-        }
+    int64_t begins[MAX_CHUNKS + 1];
+    int size = rt_thread_pool_size(p), k = expected_chunks(n, size, min_chunk, begins);
+    int count = atomic_load(&r->count);
+    CHECK(!atomic_load(&r->bad_index), "n=%lld", (long long)n);
+    CHECK(count == k, "n=%lld min=%lld size=%d: %d chunks ran, want %d", (long long)n, (long long)min_chunk, size,
+          count, k);
+    if (count > MAX_CHUNKS)
+        count = MAX_CHUNKS;
+    qsort(r->chunks, (size_t)count, sizeof *r->chunks, by_begin);
+    pthread_t who[64];
+    bool seen[64] = {false};
+    for (int t = 0; t < count && t < k; t++) {
+        const chunk_run *c = &r->chunks[t];
+        CHECK(c->begin == begins[t] && c->end == begins[t + 1],
+              "n=%lld min=%lld size=%d chunk %d: [%lld, %lld) want [%lld, %lld)", (long long)n, (long long)min_chunk,
+              size, t, (long long)c->begin, (long long)c->end, (long long)begins[t], (long long)begins[t + 1]);
+        int i = c->thread_index;
+        CHECK(i >= 0 && i < size, "thread index %d of a pool of %d", i, size);
+        if (i < 0 || i >= 64)
+            continue;
+        CHECK((i == 0) == (bool)pthread_equal(c->thread, pthread_self()), "index 0 is the caller and only it");
+        if (seen[i])
+            CHECK(pthread_equal(who[i], c->thread), "thread index %d ran on two threads", i);
+        seen[i] = true;
+        who[i] = c->thread;
     }
-    if (k >= 1)
-        CHECK(pthread_equal(r->slots[0].thread, pthread_self()), "chunk 0 must run on the caller");
     if (r->visits) {
         int64_t wrong = 0;
         for (int64_t i = 0; i < n; i++)
@@ -118,9 +131,9 @@ static void test_coverage_and_determinism(void)
                 run_and_check(p, ns[ni], mins[mi], &a);
                 run_and_check(p, ns[ni], mins[mi], &b);
                 run_and_check(q, ns[ni], mins[mi], &c);
-                for (int t = 0; t < 64; t++)
-                    CHECK(a.slots[t].begin == b.slots[t].begin && a.slots[t].end == b.slots[t].end &&
-                              a.slots[t].begin == c.slots[t].begin && a.slots[t].end == c.slots[t].end,
+                for (int t = 0; t < atomic_load(&a.count) && t < MAX_CHUNKS; t++)
+                    CHECK(a.chunks[t].begin == b.chunks[t].begin && a.chunks[t].end == b.chunks[t].end &&
+                              a.chunks[t].begin == c.chunks[t].begin && a.chunks[t].end == c.chunks[t].end,
                           "chunks differ between runs");
             }
         rt_thread_pool_destroy(q);
@@ -137,7 +150,7 @@ static void test_huge_ranges(void)
     run_and_check(p, INT64_MAX, INT64_MAX / 3, &r);
     run_and_check(p, INT64_MAX, INT64_MAX / 2, &r);
     run_and_check(p, INT64_MAX, INT64_MAX, &r);
-    CHECK(r.slots[0].calls == 1 && r.slots[0].end == INT64_MAX, "below threshold: one serial chunk");
+    CHECK(r.count == 1 && r.chunks[0].end == INT64_MAX, "below threshold: one serial chunk");
     run_and_check(p, INT64_MAX - 1, INT64_MAX / 2, &r);
     run_and_check(p, (int64_t)1 << 40, 1 << 20, &r);
     rt_thread_pool_destroy(p);
@@ -150,10 +163,10 @@ static void test_serial_fallback(void)
     record r;
     for (int64_t n = 1; n < 2 * 50; n++) { /* min_chunk 50: everything below 100 stays serial */
         run_and_check(p, n, 50, &r);
-        CHECK(r.slots[0].calls == 1 && r.slots[0].end == n && r.slots[1].calls == 0, "n=%lld", (long long)n);
+        CHECK(r.count == 1 && r.chunks[0].end == n && r.chunks[0].thread_index == 0, "n=%lld", (long long)n);
     }
     run_and_check(p, 100, 50, &r);
-    CHECK(r.slots[0].end == 50 && r.slots[1].calls == 1 && r.slots[2].calls == 0, "n=100 splits in two");
+    CHECK(r.count == 2 && r.chunks[0].end == 50, "n=100 splits in two");
     rt_thread_pool_destroy(p);
 }
 
@@ -222,14 +235,14 @@ static void test_size_one_and_null(void)
     rt_thread_pool *p = rt_thread_pool_create(1);
     CHECK(p && rt_thread_pool_size(p) == 1);
     run_and_check(p, 1000, 1, &r);
-    CHECK(r.slots[0].calls == 1 && r.slots[0].end == 1000);
+    CHECK(r.count == 1 && r.chunks[0].end == 1000);
     rt_thread_pool_destroy(p);
 
     CHECK(rt_thread_pool_size(NULL) == 1);
     run_and_check(NULL, 1000, 1, &r);
-    CHECK(r.slots[0].calls == 1 && r.slots[0].end == 1000);
+    CHECK(r.count == 1 && r.chunks[0].end == 1000);
     run_and_check(NULL, 0, 1, &r);
-    CHECK(r.slots[0].calls == 0);
+    CHECK(r.count == 0);
     rt_thread_pool_destroy(NULL);
 
     CHECK(rt_thread_pool_create(RT_THREAD_POOL_MAX + 1) == NULL);
@@ -308,6 +321,51 @@ static void test_outside_callers(void)
     rt_thread_pool_destroy(p);
 }
 
+/* A worker that holds on to its chunk must not hold up the others: the chunks are claimed, not
+   assigned, so the caller runs every chunk the worker has not taken. The worker's chunk waits
+   until the caller has run all the rest (a static assignment would deadlock here; the wait gives
+   up after 10 s and the test fails instead). No timing is asserted. */
+typedef struct late_job {
+    _Atomic int caller_done; /* chunks the caller has finished */
+    _Atomic int worker_chunks;
+    _Atomic int gave_up;
+    int n;
+} late_job;
+
+static void late_body(void *ctx, int64_t begin, int64_t end, int thread_index)
+{
+    late_job *j = ctx;
+    (void)end;
+    (void)begin;
+    if (thread_index == 0) {
+        atomic_fetch_add(&j->caller_done, 1);
+        return;
+    }
+    atomic_fetch_add(&j->worker_chunks, 1);
+    struct timespec pause = {0, 100000};
+    for (int waited = 0; atomic_load(&j->caller_done) + atomic_load(&j->worker_chunks) < j->n; waited++) {
+        if (waited > 100000) { /* ~10 s */
+            atomic_store(&j->gave_up, 1);
+            return;
+        }
+        nanosleep(&pause, NULL);
+    }
+}
+
+static void test_late_worker(void)
+{
+    rt_thread_pool *p = rt_thread_pool_create(2);
+    CHECK(p != NULL);
+    for (int rep = 0; p && rep < 50; rep++) {
+        late_job j = {.n = 8};
+        rt_parallel_for(p, 8, 1, late_body, &j);
+        CHECK(!atomic_load(&j.gave_up), "the caller waited for a chunk it could have run");
+        CHECK(atomic_load(&j.caller_done) + atomic_load(&j.worker_chunks) == 8);
+        CHECK(atomic_load(&j.worker_chunks) <= 1, "a held-up worker claimed %d chunks", atomic_load(&j.worker_chunks));
+    }
+    rt_thread_pool_destroy(p);
+}
+
 int main(void)
 {
     test_coverage_and_determinism();
@@ -318,6 +376,7 @@ int main(void)
     test_create_destroy_cycles();
     test_many_jobs();
     test_outside_callers();
+    test_late_worker();
     printf("test_thread_pool: %d checks, %d failures\n", checks, failures);
     return failures != 0;
 }
