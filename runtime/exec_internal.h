@@ -36,6 +36,13 @@ typedef struct rt_step_plan {
     size_t thread_bytes; /* scratch tile + private columns, per thread */
     size_t cols_offset;  /* where the private columns start in the thread's memory */
     size_t shared_bytes; /* shared columns + shared result */
+    /* GEMM whose B is a parameter, on CPUs with the runtime's own kernel: B kept packed across
+       runs (runtime/sgemm_avx512.h), packed again when its pointer or the executor's
+       params_version changed. */
+    bool keep_packed_b;
+    float *packed_b;
+    const float *packed_from; /* the B it was packed from */
+    uint64_t packed_version;  /* params_version when it was packed; 0: never */
 } rt_step_plan;
 
 /* One per pool thread, a cache line apart so the failure notes do not bounce between cores. */
@@ -63,6 +70,7 @@ struct rt_exec {
     const rt_program *timed; /* the program of the last profiled run (NULL before one) */
     int n_timed;             /* its steps timed in that run */
     double *t_begin, *t_end; /* per step of the longest program, rt_now_seconds() */
+    uint64_t params_version; /* starts at 1; rt_exec_params_changed adds 1 */
     char error[512];
 };
 
@@ -73,9 +81,10 @@ static inline char *rt_ref_ptr(char *const *slots, rt_ref r) { return slots[r.sl
 /* The tile grid of an m × n × k product repeated `items` times: enough tiles to feed many
    threads on large problems, each large enough that repacking operands stays cheap. */
 rt_tiles rt_choose_tiles(int64_t m, int64_t n, int64_t k, int64_t items);
-/* Fills the plan of a GEMM step; false with a message when the step cannot be run. */
-bool rt_gemm_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_size);
-void rt_gemm_run(rt_exec *e, const rt_step *s, const rt_step_plan *plan, char *const *slots);
+/* Fills the plan of a GEMM step of a program whose parameters start at slot first_param_slot (0:
+   unknown); false with a message when the step cannot be run or memory runs out. */
+bool rt_gemm_plan(const rt_step *s, int first_param_slot, rt_step_plan *plan, char *err, size_t err_size);
+void rt_gemm_run(rt_exec *e, const rt_step *s, rt_step_plan *plan, char *const *slots);
 /* C = A · B (row-major, f32) over an m × n block: sgemm, or zeros when k is 0. */
 void rt_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
               int64_t ldb, float *c, int64_t ldc);

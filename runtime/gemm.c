@@ -3,6 +3,7 @@
  * epilogue while it is still in cache. The tile grid is a function of the shapes alone, so every
  * thread count makes the same sgemm calls and gets bit-identical results. */
 #include "runtime/exec_internal.h"
+#include "runtime/sgemm_avx512.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -54,9 +55,10 @@ rt_tiles rt_choose_tiles(int64_t m, int64_t n, int64_t k, int64_t items) {
         else
             break;
     }
-    /* Blocks of 8 rows and 16 columns (a cache line of floats) suit the sgemm kernels. */
+    /* Blocks of 8 rows and 32 columns (a panel of the runtime's own kernel, two cache lines of
+       floats) suit the sgemm kernels. */
     t.rb = min64(round_up(ceil_div(m, rows), 8), m);
-    t.cb = min64(round_up(ceil_div(n, cols), 16), n);
+    t.cb = min64(round_up(ceil_div(n, cols), 32), n);
     t.row_tiles = ceil_div(m, t.rb);
     t.col_tiles = ceil_div(n, t.cb);
     t.grain = items * t.row_tiles * t.col_tiles / target;
@@ -71,6 +73,7 @@ void rt_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
         for (int64_t i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
         return;
     }
+    if (rt_sgemm_avx512(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)) return;
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n,
                 (int)k, 1.0f, a, (int)lda, b, (int)ldb, 0.0f, c, (int)ldc);
 }
@@ -103,7 +106,16 @@ void rt_epilogue_pass(rt_exec *e, const rt_step *s, char *const *slots, float *r
 
 static bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 
-bool rt_gemm_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_size) {
+/* Whether B is one parameter matrix for every batch item, worth keeping packed: the own kernel
+   runs (rt_sgemm_avx512_available) and takes this shape (rt_sgemm_avx512_suits). */
+static bool b_is_constant(const rt_gemm *g, int first_param_slot) {
+    if (first_param_slot <= 0 || g->b.slot < first_param_slot) return false;
+    for (int d = 0; d < g->batch_rank; d++)
+        if (g->batch[d] > 1 && g->batch_stride_b[d] != 0) return false;
+    return rt_sgemm_avx512_available() && rt_sgemm_avx512_suits(g->m, g->n, g->k);
+}
+
+bool rt_gemm_plan(const rt_step *s, int first_param_slot, rt_step_plan *plan, char *err, size_t err_size) {
     const rt_gemm *g = &s->gemm;
     const char *why = NULL;
     int64_t items = 1;
@@ -135,6 +147,15 @@ bool rt_gemm_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_si
         else
             plan->shared_bytes = (size_t)(items * g->m * g->n * 4);
     }
+    if (items > 0 && b_is_constant(g, first_param_slot)) {
+        size_t floats = rt_sgemm_avx512_packed_floats(g->n, g->k);
+        if (!(plan->packed_b = rt_alloc_aligned(floats * sizeof(float)))) {
+            snprintf(err, err_size, "out of memory: cannot allocate %zu bytes for a packed weight matrix",
+                     floats * sizeof(float));
+            return false;
+        }
+        plan->keep_packed_b = true;
+    }
     return true;
 }
 
@@ -145,6 +166,7 @@ typedef struct gemm_job {
     const rt_step *s;
     const rt_tiles *tiles;
     bool immediate;
+    const float *packed_b; /* B kept packed (the plan's), or NULL */
     char *const *slots;
     const float *a, *b;
     float *c; /* the step's output, or the shared result with an epilogue */
@@ -175,7 +197,10 @@ static int gemm_tile(const gemm_job *j, int64_t t, rt_thread_state *ts) {
     const float *b = j->b + off_b + (g->trans_b ? c0 * g->ldb : c0);
     int64_t row = item * g->m + r0; /* the tile's first row of the flattened result */
     float *c = j->immediate ? (float *)ts->scratch : j->c + row * g->n + c0;
-    rt_sgemm(g->trans_a, g->trans_b, rows, cols, g->k, a, g->lda, b, g->ldb, c, g->n);
+    if (j->packed_b)
+        rt_sgemm_avx512_packed(g->trans_a, rows, cols, g->k, a, g->lda, j->packed_b, g->n, c0, c, g->n);
+    else
+        rt_sgemm(g->trans_a, g->trans_b, rows, cols, g->k, a, g->lda, b, g->ldb, c, g->n);
     if (!j->immediate) return 0;
     int code = j->s->fn(j->slots, row, row + rows, ts->scratch);
     if (code) rt_note_failure(ts, row, code);
@@ -189,7 +214,16 @@ static void gemm_body(void *ctx, int64_t begin, int64_t end, int thread_index) {
         if (gemm_tile(j, t, ts)) break; /* the run stops after this step; later tiles would not be the first failure */
 }
 
-void rt_gemm_run(rt_exec *e, const rt_step *s, const rt_step_plan *plan, char *const *slots) {
+/* Packs B again if it is not the B the plan's copy was made from (another buffer, or the
+   parameters changed since). On the calling thread, before the tiles start. */
+static void refresh_packed_b(const rt_exec *e, const rt_gemm *g, rt_step_plan *plan, const float *b) {
+    if (plan->packed_from == b && plan->packed_version == e->params_version) return;
+    if (g->k > 0) rt_sgemm_avx512_pack_b(g->trans_b, g->n, g->k, b, g->ldb, plan->packed_b);
+    plan->packed_from = b;
+    plan->packed_version = e->params_version;
+}
+
+void rt_gemm_run(rt_exec *e, const rt_step *s, rt_step_plan *plan, char *const *slots) {
     const rt_gemm *g = &s->gemm;
     int64_t items = 1;
     for (int d = 0; d < g->batch_rank; d++) items *= g->batch[d];
@@ -201,6 +235,10 @@ void rt_gemm_run(rt_exec *e, const rt_step *s, const rt_step_plan *plan, char *c
                   .slots = slots,
                   .a = (const float *)rt_ref_ptr(slots, g->a),
                   .b = (const float *)rt_ref_ptr(slots, g->b)};
+    if (plan->keep_packed_b && g->k > 0) {
+        refresh_packed_b(e, g, plan, j.b);
+        j.packed_b = plan->packed_b;
+    }
     j.c = !s->fn ? (float *)rt_ref_ptr(slots, g->c) : plan->immediate ? NULL : (float *)e->shared;
     rt_parallel_for(e->pool, items * plan->tiles.row_tiles * plan->tiles.col_tiles, plan->tiles.grain, gemm_body, &j);
     if (s->fn && !plan->immediate) rt_epilogue_pass(e, s, slots, j.c, 0, items * g->m, g->n);

@@ -265,7 +265,8 @@ static bool build_graph(rt_model *m, int i, char *why, size_t size) {
                               .n_slots = n_slots,
                               .n_steps = (int)gd->n_steps,
                               .steps = g->steps,
-                              .arena_bytes = gd->arena_bytes};
+                              .arena_bytes = gd->arena_bytes,
+                              .first_param_slot = (int)(1 + gd->n_inputs + gd->n_outputs + gd->n_updates)};
     return true;
 }
 
@@ -391,6 +392,7 @@ static void apply_updates(rt_model *m, const rt_aot_graph *gd) {
         m->params[p] = m->spare[p];
         m->spare[p] = old;
     }
+    if (gd->n_updates > 0) rt_exec_params_changed(m->exec);
 }
 
 int rt_model_run(rt_model *m, int graph, void *const *args) {
@@ -528,5 +530,6 @@ int rt_model_load_weights(rt_model *m, const char *path) {
         if (a->nbytes > 0) memcpy(m->params[i], a->data, a->nbytes);
     }
     rt_array_set_free(&w);
+    if (rc == 0 && m->exec) rt_exec_params_changed(m->exec);
     return rc;
 }

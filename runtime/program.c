@@ -60,7 +60,7 @@ static bool plan_steps(const rt_program *p, rt_step_plan *plans, size_t *thread_
         if (problem)
             snprintf(why, sizeof why, "%s", problem);
         else if (s->kind == RT_STEP_GEMM)
-            rt_gemm_plan(s, plan, why, sizeof why);
+            rt_gemm_plan(s, p->first_param_slot, plan, why, sizeof why);
         else if (s->kind == RT_STEP_CONV)
             rt_conv_plan(s, plan, why, sizeof why);
         if (why[0]) {
@@ -157,6 +157,7 @@ rt_exec *rt_exec_create_multi(const rt_program *const *programs, int n_programs,
         return NULL;
     }
     rt_exec *e = calloc(1, sizeof *e);
+    if (e) e->params_version = 1;
     if (!e || !alloc_tables(e, programs, n_programs)) {
         set_error(err, err_size, "out of memory");
         rt_exec_destroy(e);
@@ -189,13 +190,20 @@ void rt_exec_destroy(rt_exec *e) {
     free(e->arena);
     free(e->t_end);
     free(e->t_begin);
-    for (int i = 0; e->plans && i < e->n_programs; i++) free(e->plans[i]);
+    for (int i = 0; e->plans && i < e->n_programs; i++) {
+        for (int s = 0; e->plans[i] && s < e->programs[i]->n_steps; s++) free(e->plans[i][s].packed_b);
+        free(e->plans[i]);
+    }
     free(e->plans);
     free(e->programs);
     free(e);
 }
 
 int rt_exec_threads(const rt_exec *e) { return e->n_threads; }
+
+void rt_exec_params_changed(rt_exec *e) {
+    if (e) e->params_version++;
+}
 
 const char *rt_exec_error(const rt_exec *e) { return e->error; }
 
@@ -252,7 +260,7 @@ static void loop_body(void *ctx, int64_t begin, int64_t end, int thread_index) {
     if (code) rt_note_failure(&j->e->threads[thread_index], begin, code);
 }
 
-static void run_step(rt_exec *e, const rt_step *s, const rt_step_plan *plan, char *const *slots) {
+static void run_step(rt_exec *e, const rt_step *s, rt_step_plan *plan, char *const *slots) {
     switch (s->kind) {
     case RT_STEP_LOOP: {
         loop_job j = {.e = e, .s = s, .slots = slots};

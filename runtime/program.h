@@ -80,6 +80,10 @@ typedef struct rt_program {
     int n_steps;
     const rt_step *steps;
     int64_t arena_bytes;
+    /* Slots from this one on are the module's parameters: no step writes them, and they change
+       only between runs, when the owner says so (rt_exec_params_changed). The executor keeps
+       GEMM operands from them packed across runs. 0: unknown (nothing is kept). */
+    int first_param_slot;
 } rt_program;
 
 /* ---- the executor (runtime/program.c) ------------------------------------------------------- */
@@ -108,6 +112,11 @@ int rt_exec_run(rt_exec *e, char **slots);
  * functions below then describe that program's steps. rt_exec_run runs program 0. */
 int rt_exec_run_program(rt_exec *e, int program, char **slots);
 const char *rt_exec_error(const rt_exec *e);
+/* Tells the executor that some parameter's contents or buffer changed since the last run (new
+ * weights loaded, a training step's updates swapped in): GEMM operands it keeps packed from the
+ * parameter slots are packed again at the next run. Whoever writes a parameter between runs
+ * must call it; runs that only read them need not. */
+void rt_exec_params_changed(rt_exec *e);
 
 /* While on, each run records every step's start and end time (the last run's are kept). */
 void rt_exec_set_profiling(rt_exec *e, bool on);

@@ -160,6 +160,7 @@ static void apply_updates(runner *r) {
             r->slots[cg_slot_output(g, out)] = r->outputs[out].data;
         }
     }
+    if (r->compiled && g->n_updates > 0) rt_exec_params_changed(r->compiled->exec);
 }
 
 /* cli_step_fn: one step of the graph. */

@@ -73,6 +73,7 @@ static void build_program(cg_cpu_jit *j, const cg_program *p, const rt_kernel_fn
         .n_steps = p->n_kernels,
         .steps = steps,
         .arena_bytes = p->arena_bytes,
+        .first_param_slot = p->graph ? cg_slot_param(p->graph, 0) : 0,
     };
 }
 

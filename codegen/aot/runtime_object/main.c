@@ -83,7 +83,9 @@ static void version_module(LLVMModuleRef m, const char *symbol_prefix) {
 }
 
 static LLVMTargetMachineRef generic_x86_64(void) {
-    if (LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter()) fail("cannot initialize LLVM", NULL);
+    /* The asm parser: the runtime detects CPU features with cpuid and xgetbv (inline assembly). */
+    if (LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter() || LLVMInitializeNativeAsmParser())
+        fail("cannot initialize LLVM", NULL);
     char *triple = LLVMGetDefaultTargetTriple();
     if (strncmp(triple, "x86_64", 6) != 0) fail("the runtime object is built for x86-64 hosts only, not", triple);
     LLVMTargetRef target;

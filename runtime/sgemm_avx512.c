@@ -1,0 +1,247 @@
+/* sgemm_avx512.c — the runtime's own f32 matrix product for x86-64 CPUs with AVX-512: C = A·B (row
+ * major, either operand transposed), computed by a 12 × 32 register tile (24 zmm accumulators,
+ * one 512-bit FMA per cycle on Zen 4 and Intel cores alike). It reads A in place, broadcasting
+ * one element per row and k (no packing of A, whose rows stream from L1/L2), and packs B into
+ * panels of 32 columns × KC rows so that the tile's two vector loads per k are contiguous. The
+ * packing is the only extra pass: a caller that multiplies by the same B again (weights) keeps
+ * the packed copy (rt_sgemm_avx512_pack_b / rt_sgemm_packed) and skips it.
+ *
+ * Blocking (BLIS's scheme with MLAS's choice of operands): k in blocks of KC = 256 (a 12 × 256
+ * sliver of A is 12 KB, in L1 across a row of panels; a 256 × 32 panel of B is 32 KB, read from
+ * L2), columns in blocks of NC = 512 (the packed block, 512 KB, stays in L2 while every row
+ * sliver passes over it). Each C element sums its k products in increasing k, one block after
+ * another, whatever m, n and the tile grid around the call: results do not depend on how a
+ * caller splits C into tiles. */
+#include "runtime/sgemm_avx512.h"
+
+#include <pthread.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define RT_SGEMM_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+#define MR 12
+#define NR 32
+#define KC 256
+#define NC 512
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+size_t rt_sgemm_avx512_packed_floats(int64_t n, int64_t k) {
+    return (size_t)(ceil_div(n, NR) * NR) * (size_t)(k > 0 ? k : 0);
+}
+
+/* ---- packing B --------------------------------------------------------------------------------
+ * Packed layout: for each block of KC rows (k0 = 0, KC, ...), for each panel of NR columns, kc
+ * rows of NR floats (columns past n are zeros). Block kb starts at k0 * round_up(n, NR); panel p
+ * of it at p * kc * NR. */
+
+static void pack_block(bool trans_b, const float *b, int64_t ldb, int64_t n, int64_t k0, int64_t kc, float *dst) {
+    for (int64_t j0 = 0; j0 < n; j0 += NR, dst += kc * NR) {
+        int64_t w = n - j0 < NR ? n - j0 : NR;
+        for (int64_t kk = 0; kk < kc; kk++) {
+            float *row = dst + kk * NR;
+            if (!trans_b) {
+                memcpy(row, b + (k0 + kk) * ldb + j0, (size_t)w * sizeof(float));
+            } else {
+                for (int64_t j = 0; j < w; j++) row[j] = b[(j0 + j) * ldb + k0 + kk];
+            }
+            if (w < NR) memset(row + w, 0, (size_t)(NR - w) * sizeof(float));
+        }
+    }
+}
+
+void rt_sgemm_avx512_pack_b(bool trans_b, int64_t n, int64_t k, const float *b, int64_t ldb, float *packed) {
+    int64_t np = ceil_div(n, NR) * NR;
+    for (int64_t k0 = 0; k0 < k; k0 += KC) {
+        int64_t kc = k - k0 < KC ? k - k0 : KC;
+        pack_block(trans_b, b, ldb, n, k0, kc, packed + k0 * np);
+    }
+}
+
+/* ---- the micro-kernel -------------------------------------------------------------------------- */
+
+#ifdef RT_SGEMM_X86
+
+#define AVX512 __attribute__((target("avx512f,avx512vl,fma")))
+
+/* C[0:mr, 0:32] (=|+=) A[0:mr, 0:kc] · P[0:kc, 0:32], columns beyond `mask0 | mask1 << 16` left
+   alone. A's element (i, k) is a[i * rs + k * cs]. mr is a constant in every instance (the
+   wrappers below), so the accumulators stay in registers. */
+static inline __attribute__((always_inline)) AVX512 void tile(int mr, int64_t kc, const float *a, int64_t rs,
+                                                              int64_t cs, const float *p, float *c, int64_t ldc,
+                                                              __mmask16 m0, __mmask16 m1, bool add) {
+    __m512 acc[MR][2];
+    /* Unrolled (mr is a constant) so that the accumulators are registers, not an array. */
+#pragma GCC unroll 12
+    for (int i = 0; i < mr; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_load_ps(p + k * NR), b1 = _mm512_load_ps(p + k * NR + 16);
+        const float *ak = a + k * cs;
+#pragma GCC unroll 12
+        for (int i = 0; i < mr; i++) {
+            __m512 ai = _mm512_set1_ps(ak[i * rs]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+#pragma GCC unroll 12
+    for (int i = 0; i < mr; i++) {
+        float *ci = c + i * ldc;
+        if (add) {
+            acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(m0, ci));
+            acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(m1, ci + 16));
+        }
+        _mm512_mask_storeu_ps(ci, m0, acc[i][0]);
+        _mm512_mask_storeu_ps(ci + 16, m1, acc[i][1]);
+    }
+}
+
+typedef void (*tile_fn)(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, float *c, int64_t ldc,
+                        __mmask16 m0, __mmask16 m1, bool add);
+
+#define TILE(R)                                                                                                        \
+    static AVX512 void tile_##R(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, float *c,         \
+                                int64_t ldc, __mmask16 m0, __mmask16 m1, bool add) {                                  \
+        tile(R, kc, a, rs, cs, p, c, ldc, m0, m1, add);                                                                \
+    }
+TILE(1)
+TILE(2)
+TILE(3)
+TILE(4)
+TILE(5)
+TILE(6)
+TILE(7)
+TILE(8)
+TILE(9)
+TILE(10)
+TILE(11)
+TILE(12)
+
+static const tile_fn tiles[MR + 1] = {NULL,    tile_1, tile_2, tile_3,  tile_4,  tile_5, tile_6,
+                                      tile_7, tile_8, tile_9, tile_10, tile_11, tile_12};
+
+/* One k block against one packed column block: every MR-row sliver of A passes over the block's
+   panels while they sit in L2. */
+static void block(bool trans_a, int64_t m, int64_t n, int64_t kc, const float *a, int64_t lda, const float *packed,
+                  float *c, int64_t ldc, bool add) {
+    int64_t rs = trans_a ? 1 : lda, cs = trans_a ? lda : 1;
+    for (int64_t i0 = 0; i0 < m; i0 += MR) {
+        int mr = (int)(m - i0 < MR ? m - i0 : MR);
+        tile_fn f = tiles[mr];
+        for (int64_t j0 = 0; j0 < n; j0 += NR) {
+            int64_t w = n - j0;
+            __mmask16 m0 = w >= 16 ? 0xffff : (__mmask16)((1u << w) - 1);
+            __mmask16 m1 = w >= 32 ? 0xffff : w <= 16 ? 0 : (__mmask16)((1u << (w - 16)) - 1);
+            f(kc, a + i0 * rs, rs, cs, packed + j0 * kc, c + i0 * ldc + j0, ldc, m0, m1, add);
+        }
+    }
+}
+
+static bool detect_avx512(void) {
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & bit_OSXSAVE) || !(ecx & bit_FMA)) return false;
+    unsigned lo, hi;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    if ((lo & 0xe6) != 0xe6) return false; /* the OS saves the xmm, ymm and zmm state */
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+    return (ebx & bit_AVX512F) && (ebx & bit_AVX512VL);
+}
+
+bool rt_sgemm_avx512_available(void) {
+    static int state; /* 0 unknown, 1 yes, 2 no; racing first calls compute the same answer */
+    int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
+    if (!s) {
+        s = detect_avx512() ? 1 : 2;
+        const char *env = getenv("TFC_SGEMM");
+        if (env && strcmp(env, "blas") == 0) s = 2;
+        __atomic_store_n(&state, s, __ATOMIC_RELAXED);
+    }
+    return s == 1;
+}
+
+#else
+
+bool rt_sgemm_avx512_available(void) { return false; }
+
+static void block(bool trans_a, int64_t m, int64_t n, int64_t kc, const float *a, int64_t lda, const float *packed,
+                  float *c, int64_t ldc, bool add) {
+    (void)trans_a, (void)m, (void)n, (void)kc, (void)a, (void)lda, (void)packed, (void)c, (void)ldc, (void)add;
+}
+
+#endif
+
+/* ---- the product ------------------------------------------------------------------------------- */
+
+void rt_sgemm_avx512_packed(bool trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *packed,
+                     int64_t n_total, int64_t col0, float *c, int64_t ldc) {
+    int64_t np = ceil_div(n_total, NR) * NR;
+    for (int64_t k0 = 0; k0 < k; k0 += KC) {
+        int64_t kc = k - k0 < KC ? k - k0 : KC;
+        const float *ak = a + (trans_a ? k0 * lda : k0);
+        block(trans_a, m, n, kc, ak, lda, packed + k0 * np + col0 * kc, c, ldc, k0 > 0);
+    }
+}
+
+/* One packing buffer per thread (at most KC × NC floats, 512 KB), kept for the thread's later
+   calls and freed when it exits. */
+typedef struct pack_buffer {
+    float *data;
+    size_t capacity;
+} pack_buffer;
+
+static pthread_key_t buffer_key;
+static pthread_once_t buffer_once = PTHREAD_ONCE_INIT;
+static bool buffer_key_ok;
+
+static void free_buffer(void *p) {
+    pack_buffer *b = p;
+    free(b->data);
+    free(b);
+}
+
+static void make_buffer_key(void) { buffer_key_ok = pthread_key_create(&buffer_key, free_buffer) == 0; }
+
+static float *thread_buffer(size_t floats) {
+    pthread_once(&buffer_once, make_buffer_key);
+    if (!buffer_key_ok) return NULL;
+    pack_buffer *b = pthread_getspecific(buffer_key);
+    if (!b) {
+        if (!(b = calloc(1, sizeof *b))) return NULL;
+        if (pthread_setspecific(buffer_key, b) != 0) {
+            free(b);
+            return NULL;
+        }
+    }
+    if (floats > b->capacity) {
+        free(b->data);
+        b->data = aligned_alloc(64, floats * sizeof(float));
+        b->capacity = b->data ? floats : 0;
+    }
+    return b->data;
+}
+
+bool rt_sgemm_avx512_suits(int64_t m, int64_t n, int64_t k) { return m > 0 && n >= NR && k > 0; }
+
+bool rt_sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                     const float *b, int64_t ldb, float *c, int64_t ldc) {
+    if (!rt_sgemm_avx512_available() || !rt_sgemm_avx512_suits(m, n, k) || m < 16) return false;
+    int64_t nb = n < NC ? n : NC, kb = k < KC ? k : KC;
+    float *pack = thread_buffer(rt_sgemm_avx512_packed_floats(nb, kb));
+    if (!pack) return false;
+    for (int64_t j0 = 0; j0 < n; j0 += NC) {
+        int64_t w = n - j0 < NC ? n - j0 : NC;
+        for (int64_t k0 = 0; k0 < k; k0 += KC) {
+            int64_t kc = k - k0 < KC ? k - k0 : KC;
+            pack_block(trans_b, trans_b ? b + j0 * ldb : b + j0, ldb, w, k0, kc, pack);
+            block(trans_a, m, w, kc, a + (trans_a ? k0 * lda : k0), lda, pack, c + j0, ldc, k0 > 0);
+        }
+    }
+    return true;
+}
