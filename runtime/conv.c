@@ -32,8 +32,9 @@ static size_t shared_cols_bytes(const rt_conv *cv) {
     return round_align(cv->c * cv->kh * cv->kw * cv->oh * cv->ow * 4);
 }
 
-/* Rows shorter than this are copied with plain loops: a library call costs more than the copy. */
-#define RT_SHORT_ROW 32
+/* Rows shorter than this are copied with plain loops: a library call costs more than the copy
+   (measured on LeNet's 28- and 10-wide rows: memcpy from 8 floats on was faster). */
+#define RT_SHORT_ROW 8
 
 static void zero_floats(float *dst, int64_t n) {
     if (n >= RT_SHORT_ROW)

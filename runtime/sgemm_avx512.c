@@ -1,10 +1,12 @@
 /* sgemm_avx512.c — the runtime's own f32 matrix product for x86-64 CPUs with AVX-512: C = A·B (row
  * major, either operand transposed), computed by a 12 × 32 register tile (24 zmm accumulators,
  * one 512-bit FMA per cycle on Zen 4 and Intel cores alike). It reads A in place, broadcasting
- * one element per row and k (no packing of A, whose rows stream from L1/L2), and packs B into
- * panels of 32 columns × KC rows so that the tile's two vector loads per k are contiguous. The
- * packing is the only extra pass: a caller that multiplies by the same B again (weights) keeps
- * the packed copy (rt_sgemm_avx512_pack_b / rt_sgemm_packed) and skips it.
+ * one element per row and k (no packing of A, whose rows stream from L1/L2). B is read in place
+ * too when its rows are contiguous (not transposed): the tile's two vector loads per k are then
+ * one row's 32 columns, and measured at the workloads' shapes that beats packing it first.
+ * A transposed B is packed into panels of 32 columns × KC rows as it goes, and a caller that
+ * multiplies by the same B again (weights) keeps a packed copy (rt_sgemm_avx512_pack_b /
+ * rt_sgemm_avx512_packed), the fastest form: contiguous, aligned, and packed once.
  *
  * Blocking (BLIS's scheme with MLAS's choice of operands): k in blocks of KC = 256 (a 12 × 256
  * sliver of A is 12 KB, in L1 across a row of panels; a 256 × 32 panel of B is 32 KB, read from
@@ -15,7 +17,6 @@
 #include "runtime/sgemm_avx512.h"
 
 #include <pthread.h>
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,13 +45,20 @@ size_t rt_sgemm_avx512_packed_floats(int64_t n, int64_t k) {
 static void pack_block(bool trans_b, const float *b, int64_t ldb, int64_t n, int64_t k0, int64_t kc, float *dst) {
     for (int64_t j0 = 0; j0 < n; j0 += NR, dst += kc * NR) {
         int64_t w = n - j0 < NR ? n - j0 : NR;
+        if (trans_b) {
+            /* B's row j holds column j of op(B): read it along k (contiguous), write down the
+               panel's column (stride NR, within the L1-sized panel). */
+            for (int64_t j = 0; j < w; j++) {
+                const float *src = b + (j0 + j) * ldb + k0;
+                for (int64_t kk = 0; kk < kc; kk++) dst[kk * NR + j] = src[kk];
+            }
+            for (int64_t j = w; j < NR; j++)
+                for (int64_t kk = 0; kk < kc; kk++) dst[kk * NR + j] = 0.0f;
+            continue;
+        }
         for (int64_t kk = 0; kk < kc; kk++) {
             float *row = dst + kk * NR;
-            if (!trans_b) {
-                memcpy(row, b + (k0 + kk) * ldb + j0, (size_t)w * sizeof(float));
-            } else {
-                for (int64_t j = 0; j < w; j++) row[j] = b[(j0 + j) * ldb + k0 + kk];
-            }
+            memcpy(row, b + (k0 + kk) * ldb + j0, (size_t)w * sizeof(float));
             if (w < NR) memset(row + w, 0, (size_t)(NR - w) * sizeof(float));
         }
     }
@@ -70,18 +78,20 @@ void rt_sgemm_avx512_pack_b(bool trans_b, int64_t n, int64_t k, const float *b, 
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,fma")))
 
-/* C[0:mr, 0:32] (=|+=) A[0:mr, 0:kc] · P[0:kc, 0:32], columns beyond `mask0 | mask1 << 16` left
-   alone. A's element (i, k) is a[i * rs + k * cs]. mr is a constant in every instance (the
-   wrappers below), so the accumulators stay in registers. */
+/* C[0:mr, 0:32] (=|+=) A[0:mr, 0:kc] · B[0:kc, 0:32], columns beyond `mask0 | mask1 << 16` left
+   alone. A's element (i, k) is a[i * rs + k * cs]; B's row k starts at p + k * ps (ps = NR in a
+   packed panel, B's own row stride when B is read in place; masked loads never touch the columns
+   beyond the masks). mr is a constant in every instance (the wrappers below), so the
+   accumulators stay in registers. */
 static inline __attribute__((always_inline)) AVX512 void tile(int mr, int64_t kc, const float *a, int64_t rs,
-                                                              int64_t cs, const float *p, float *c, int64_t ldc,
-                                                              __mmask16 m0, __mmask16 m1, bool add) {
+                                                              int64_t cs, const float *p, int64_t ps, float *c,
+                                                              int64_t ldc, __mmask16 m0, __mmask16 m1, bool add) {
     __m512 acc[MR][2];
     /* Unrolled (mr is a constant) so that the accumulators are registers, not an array. */
 #pragma GCC unroll 12
     for (int i = 0; i < mr; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     for (int64_t k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_load_ps(p + k * NR), b1 = _mm512_load_ps(p + k * NR + 16);
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, p + k * ps), b1 = _mm512_maskz_loadu_ps(m1, p + k * ps + 16);
         const float *ak = a + k * cs;
 #pragma GCC unroll 12
         for (int i = 0; i < mr; i++) {
@@ -102,13 +112,13 @@ static inline __attribute__((always_inline)) AVX512 void tile(int mr, int64_t kc
     }
 }
 
-typedef void (*tile_fn)(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, float *c, int64_t ldc,
-                        __mmask16 m0, __mmask16 m1, bool add);
+typedef void (*tile_fn)(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, int64_t ps, float *c,
+                        int64_t ldc, __mmask16 m0, __mmask16 m1, bool add);
 
 #define TILE(R)                                                                                                        \
-    static AVX512 void tile_##R(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, float *c,         \
-                                int64_t ldc, __mmask16 m0, __mmask16 m1, bool add) {                                  \
-        tile(R, kc, a, rs, cs, p, c, ldc, m0, m1, add);                                                                \
+    static AVX512 void tile_##R(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, int64_t ps,       \
+                                float *c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool add) {                        \
+        tile(R, kc, a, rs, cs, p, ps, c, ldc, m0, m1, add);                                                            \
     }
 TILE(1)
 TILE(2)
@@ -126,10 +136,11 @@ TILE(12)
 static const tile_fn tiles[MR + 1] = {NULL,    tile_1, tile_2, tile_3,  tile_4,  tile_5, tile_6,
                                       tile_7, tile_8, tile_9, tile_10, tile_11, tile_12};
 
-/* One k block against one packed column block: every MR-row sliver of A passes over the block's
-   panels while they sit in L2. */
-static void block(bool trans_a, int64_t m, int64_t n, int64_t kc, const float *a, int64_t lda, const float *packed,
-                  float *c, int64_t ldc, bool add) {
+/* One k block against one column block of B, packed (ps = 0: panels of kc × NR at b + j0 · kc)
+   or read in place (row stride ps): every MR-row sliver of A passes over the block's panels
+   while they sit in L2. */
+static void block(bool trans_a, int64_t m, int64_t n, int64_t kc, const float *a, int64_t lda, const float *b,
+                  int64_t ps, float *c, int64_t ldc, bool add) {
     int64_t rs = trans_a ? 1 : lda, cs = trans_a ? lda : 1;
     for (int64_t i0 = 0; i0 < m; i0 += MR) {
         int mr = (int)(m - i0 < MR ? m - i0 : MR);
@@ -138,7 +149,8 @@ static void block(bool trans_a, int64_t m, int64_t n, int64_t kc, const float *a
             int64_t w = n - j0;
             __mmask16 m0 = w >= 16 ? 0xffff : (__mmask16)((1u << w) - 1);
             __mmask16 m1 = w >= 32 ? 0xffff : w <= 16 ? 0 : (__mmask16)((1u << (w - 16)) - 1);
-            f(kc, a + i0 * rs, rs, cs, packed + j0 * kc, c + i0 * ldc + j0, ldc, m0, m1, add);
+            const float *p = ps ? b + j0 : b + j0 * kc;
+            f(kc, a + i0 * rs, rs, cs, p, ps ? ps : NR, c + i0 * ldc + j0, ldc, m0, m1, add);
         }
     }
 }
@@ -170,9 +182,9 @@ bool rt_sgemm_avx512_available(void) {
 
 bool rt_sgemm_avx512_available(void) { return false; }
 
-static void block(bool trans_a, int64_t m, int64_t n, int64_t kc, const float *a, int64_t lda, const float *packed,
-                  float *c, int64_t ldc, bool add) {
-    (void)trans_a, (void)m, (void)n, (void)kc, (void)a, (void)lda, (void)packed, (void)c, (void)ldc, (void)add;
+static void block(bool trans_a, int64_t m, int64_t n, int64_t kc, const float *a, int64_t lda, const float *b,
+                  int64_t ps, float *c, int64_t ldc, bool add) {
+    (void)trans_a, (void)m, (void)n, (void)kc, (void)a, (void)lda, (void)b, (void)ps, (void)c, (void)ldc, (void)add;
 }
 
 #endif
@@ -185,7 +197,18 @@ void rt_sgemm_avx512_packed(bool trans_a, int64_t m, int64_t n, int64_t k, const
     for (int64_t k0 = 0; k0 < k; k0 += KC) {
         int64_t kc = k - k0 < KC ? k - k0 : KC;
         const float *ak = a + (trans_a ? k0 * lda : k0);
-        block(trans_a, m, n, kc, ak, lda, packed + k0 * np + col0 * kc, c, ldc, k0 > 0);
+        block(trans_a, m, n, kc, ak, lda, packed + k0 * np + col0 * kc, 0, c, ldc, k0 > 0);
+    }
+}
+
+void rt_sgemm_avx512_direct(bool trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                            int64_t ldb, float *c, int64_t ldc) {
+    for (int64_t j0 = 0; j0 < n; j0 += NC) {
+        int64_t w = n - j0 < NC ? n - j0 : NC;
+        for (int64_t k0 = 0; k0 < k; k0 += KC) {
+            int64_t kc = k - k0 < KC ? k - k0 : KC;
+            block(trans_a, m, w, kc, a + (trans_a ? k0 * lda : k0), lda, b + k0 * ldb + j0, ldb, c + j0, ldc, k0 > 0);
+        }
     }
 }
 
@@ -231,7 +254,13 @@ bool rt_sgemm_avx512_suits(int64_t m, int64_t n, int64_t k) { return m > 0 && n 
 
 bool rt_sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                      const float *b, int64_t ldb, float *c, int64_t ldc) {
-    if (!rt_sgemm_avx512_available() || !rt_sgemm_avx512_suits(m, n, k) || m < 16) return false;
+    /* Below about half a million multiply-adds, or 16 rows, OpenBLAS's small-matrix kernels win. */
+    if (!rt_sgemm_avx512_available() || !rt_sgemm_avx512_suits(m, n, k) || m < 16 || (double)m * n * k < 524288.0)
+        return false;
+    if (!trans_b) { /* B's rows are contiguous: read in place (measured faster than packing it) */
+        rt_sgemm_avx512_direct(trans_a, m, n, k, a, lda, b, ldb, c, ldc);
+        return true;
+    }
     int64_t nb = n < NC ? n : NC, kb = k < KC ? k : KC;
     float *pack = thread_buffer(rt_sgemm_avx512_packed_floats(nb, kb));
     if (!pack) return false;
@@ -240,8 +269,9 @@ bool rt_sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k
         for (int64_t k0 = 0; k0 < k; k0 += KC) {
             int64_t kc = k - k0 < KC ? k - k0 : KC;
             pack_block(trans_b, trans_b ? b + j0 * ldb : b + j0, ldb, w, k0, kc, pack);
-            block(trans_a, m, w, kc, a + (trans_a ? k0 * lda : k0), lda, pack, c + j0, ldc, k0 > 0);
+            block(trans_a, m, w, kc, a + (trans_a ? k0 * lda : k0), lda, pack, 0, c + j0, ldc, k0 > 0);
         }
     }
     return true;
 }
+

@@ -14,10 +14,10 @@
 bool rt_sgemm_avx512_available(void);
 
 /* C[m×n] = op(A)[m×k] · op(B)[k×n] with leading dimensions lda, ldb, ldc (op = transpose when
-   trans_*: A then holds k×m, B n×k). Packs B as it goes, into a buffer per thread. False, with C
-   untouched, when the kernel is not available, does not suit the shape (as _suits, and at least
-   16 rows to pay for the packing), or the buffer cannot be allocated: the caller then uses
-   BLAS. */
+   trans_*: A then holds k×m, B n×k). Reads B in place, or, transposed, packs it as it goes into
+   a buffer per thread. False, with C untouched, when the kernel is not available, does not suit
+   the shape (as _suits, and at least 16 rows and 2^19 multiply-adds: OpenBLAS is faster on
+   tiny products), or the buffer cannot be allocated: the caller then uses BLAS. */
 bool rt_sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                      const float *b, int64_t ldb, float *c, int64_t ldc);
 
@@ -30,6 +30,12 @@ size_t rt_sgemm_avx512_packed_floats(int64_t n, int64_t k);
 
 /* Packs op(B) (k×n) into `packed` (rt_sgemm_avx512_packed_floats(n, k) floats, 64-byte aligned). */
 void rt_sgemm_avx512_pack_b(bool trans_b, int64_t n, int64_t k, const float *b, int64_t ldb, float *packed);
+
+/* C[m×n] = op(A)[m×k] · B[k×n] with B (not transposed) read in place, row stride ldb: no packing,
+   for a B that is itself a fresh copy (convolution columns). Only when available() is true and
+   m, n, k > 0. Same summation order as the packed forms, so the same results. */
+void rt_sgemm_avx512_direct(bool trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                            int64_t ldb, float *c, int64_t ldc);
 
 /* C[m×n] = op(A)[m×k] · B[k×n], where B is columns col0 .. col0 + n - 1 of an n_total-column B
    packed by rt_sgemm_avx512_pack_b (col0 a multiple of 32). Only when available() is true. */

@@ -1,13 +1,15 @@
 /* test_program.c — unit test of the executor (runtime/program.h): loop steps over many ranges and
  * thread counts, GEMMs and convolutions against naive double-precision loops, with and without an
  * epilogue, bit-identical at 1, 2 and 3 threads; failed checks, the arena, creation errors, the
- * trace file and several programs on one executor (rt_exec_create_multi). Hand-written C kernels
- * stand in for generated code; their shapes come from a slot. */
+ * trace file, several programs on one executor (rt_exec_create_multi), and GEMMs whose B lies in
+ * a parameter slot (kept packed across runs: new contents with rt_exec_params_changed, a new
+ * buffer). Hand-written C kernels stand in for generated code; their shapes come from a slot. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "runtime/exec_internal.h"
 #include "runtime/json.h"
 #include "runtime/program.h"
+#include "runtime/sgemm_avx512.h"
 #include "tests/unit/check.h"
 
 #include <math.h>
@@ -396,6 +398,161 @@ static void test_gemm(void) {
     test_gemm_case(&none);
 }
 
+/* ---- GEMM with B in a parameter slot ------------------------------------------------------ */
+
+/* C = op(A) · op(B) with op(B) in b (no batch), in double, and the sums of |terms|. */
+static void plain_reference(const rt_gemm *g, const float *a, const float *b, double *ref, double *mag) {
+    for (int64_t i = 0; i < g->m; i++)
+        for (int64_t j = 0; j < g->n; j++) {
+            double s = 0, s_abs = 0;
+            for (int64_t p = 0; p < g->k; p++) {
+                double t = (double)a[g->trans_a ? p * g->lda + i : i * g->lda + p] *
+                           b[g->trans_b ? j * g->ldb + p : p * g->ldb + j];
+                s += t;
+                s_abs += fabs(t);
+            }
+            ref[i * g->n + j] = s;
+            mag[i * g->n + j] = s_abs;
+        }
+}
+
+/* Whether every tile of the step's grid goes to the runtime's own kernel when B is not kept
+   packed (then the packed and unpacked paths must agree bit for bit): asks the kernel itself. */
+static bool tiles_use_own_kernel(const rt_gemm *g, const float *a, const float *b) {
+    if (!rt_sgemm_avx512_available()) return false;
+    rt_tiles t = rt_choose_tiles(g->m, g->n, g->k, 1);
+    float *c = malloc((size_t)(g->m * g->n) * sizeof(float));
+    bool all = true;
+    for (int64_t r0 = 0; all && r0 < g->m; r0 += t.rb)
+        for (int64_t c0 = 0; all && c0 < g->n; c0 += t.cb) {
+            int64_t rows = g->m - r0 < t.rb ? g->m - r0 : t.rb, cols = g->n - c0 < t.cb ? g->n - c0 : t.cb;
+            all = rt_sgemm_avx512(g->trans_a, g->trans_b, rows, cols, g->k, a + (g->trans_a ? r0 : r0 * g->lda), g->lda,
+                                  b + (g->trans_b ? c0 * g->ldb : c0), g->ldb, c, g->n);
+        }
+    free(c);
+    return all;
+}
+
+typedef struct param_case {
+    int64_t m, n, k;
+    bool ta, tb;
+    int64_t pad;
+} param_case;
+
+/* Slots: 1 A, 3 C, 4 bias, 5 {n}, 6 B (at byte offset 64); the parameters start at slot 4, or
+   are unknown (first_param_slot 0). Runs, with 1 and 2 threads, with and without an epilogue:
+   B's first contents; new contents written in place (rt_exec_params_changed); slot 6 pointed at
+   another buffer (no call: the executor sees the pointer change); back at the first buffer; the
+   same again. Each run must follow B; with the parameters known and the own kernel, B is kept
+   packed (and was packed from the run's B); every thread count and, where the unpacked path also
+   runs the own kernel, both paths give the same bits. */
+static void test_param_case(const param_case *pc) {
+    char what[160];
+    snprintf(what, sizeof what, "param gemm m=%lld n=%lld k=%lld ta=%d tb=%d", (long long)pc->m, (long long)pc->n,
+             (long long)pc->k, pc->ta, pc->tb);
+    rt_gemm g = {.a = {1, 0},
+                 .b = {6, 64},
+                 .c = {3, 0},
+                 .m = pc->m,
+                 .n = pc->n,
+                 .k = pc->k,
+                 .trans_a = pc->ta,
+                 .trans_b = pc->tb,
+                 .lda = (pc->ta ? pc->m : pc->k) + pc->pad,
+                 .ldb = (pc->tb ? pc->k : pc->n) + pc->pad};
+    int64_t na = (pc->ta ? pc->k : pc->m) * g.lda, nb = (pc->tb ? pc->n : pc->k) * g.ldb, nc = pc->m * pc->n;
+    uint64_t seed = (uint64_t)(pc->m * 7919 + pc->n * 31 + pc->k);
+    float *a = random_floats(na, &seed), *bias = random_floats(pc->n, &seed), *versions[3], *bufs[2];
+    double *ref[3], *mag[3];
+    for (int v = 0; v < 3; v++) {
+        versions[v] = random_floats(nb, &seed);
+        ref[v] = malloc((size_t)nc * sizeof(double));
+        mag[v] = malloc((size_t)nc * sizeof(double));
+        plain_reference(&g, a, versions[v], ref[v], mag[v]);
+    }
+    for (int i = 0; i < 2; i++) {
+        bufs[i] = malloc((size_t)(16 + nb) * sizeof(float));
+        for (int j = 0; j < 16; j++) bufs[i][j] = NAN; /* before the operand's offset */
+    }
+    bool own = tiles_use_own_kernel(&g, a, versions[0]), kept = rt_sgemm_avx512_available() && pc->n >= 32;
+    float *c = malloc((size_t)nc * sizeof(float)), *saved[2][5];
+    for (int f = 0; f < 2; f++)
+        for (int st = 0; st < 5; st++) saved[f][st] = malloc((size_t)nc * sizeof(float));
+    int64_t params[1] = {pc->n};
+    /* Per stage: which buffer slot 6 points at, and which version B then holds. */
+    static const int stage_buf[5] = {0, 0, 1, 0, 0}, stage_version[5] = {0, 1, 2, 1, 1};
+    for (int epilogue = 0; epilogue < 2; epilogue++) {
+        for (int f = 0; f < 2; f++) {
+            int first_param_slot = f ? 4 : 0;
+            rt_step step = {.name = "mm", .kind = RT_STEP_GEMM, .fn = epilogue ? bias_relu : NULL, .gemm = g};
+            rt_program p = {
+                .name = "params", .n_slots = 7, .n_steps = 1, .steps = &step, .first_param_slot = first_param_slot};
+            for (int threads = 1; threads <= 2; threads++) {
+                char err[256], *slots[7] = {NULL, (char *)a, NULL, (char *)c, (char *)bias, (char *)params, NULL};
+                memcpy(bufs[0] + 16, versions[0], (size_t)nb * sizeof(float));
+                memcpy(bufs[1] + 16, versions[2], (size_t)nb * sizeof(float));
+                rt_exec *e = rt_exec_create(&p, threads, err, sizeof err);
+                CHECK(e != NULL, "%s: %s", what, err);
+                if (!e) continue;
+                const rt_step_plan *plan = &e->plans[0][0];
+                CHECK(plan->keep_packed_b == (f && kept), "%s first_param_slot=%d: keep_packed_b %d", what,
+                      first_param_slot, plan->keep_packed_b);
+                for (int st = 0; st < 5; st++) {
+                    if (st == 1) { /* new contents in place: the owner says so (needed only if kept) */
+                        memcpy(bufs[0] + 16, versions[1], (size_t)nb * sizeof(float));
+                        if (f) rt_exec_params_changed(e);
+                    }
+                    slots[6] = (char *)bufs[stage_buf[st]];
+                    memset(c, 0xff, (size_t)nc * sizeof(float));
+                    int rc = rt_exec_run(e, slots);
+                    CHECK(rc == 0, "%s: %s", what, rt_exec_error(e));
+                    const double *rf = ref[stage_version[st]], *mg = mag[stage_version[st]];
+                    int64_t bad = 0;
+                    for (int64_t i = 0; i < nc; i++) {
+                        double want = rf[i], b = bias[i % pc->n];
+                        if (epilogue) want = want + b > 0 ? want + b : 0;
+                        bad += !close_enough(c[i], want, mg[i] + fabs(b));
+                    }
+                    CHECK(bad == 0, "%s first_param_slot=%d epilogue=%d threads=%d stage %d: %lld wrong", what,
+                          first_param_slot, epilogue, threads, st, (long long)bad);
+                    if (plan->keep_packed_b)
+                        CHECK(plan->packed_from == (const float *)(slots[6] + 64) &&
+                                  plan->packed_version == e->params_version,
+                              "%s stage %d: packed from another B or version", what, st);
+                    if (threads == 1)
+                        memcpy(saved[f][st], c, (size_t)nc * sizeof(float));
+                    else
+                        CHECK(memcmp(saved[f][st], c, (size_t)nc * sizeof(float)) == 0,
+                              "%s first_param_slot=%d epilogue=%d stage %d: 2 threads differ from 1", what,
+                              first_param_slot, epilogue, st);
+                }
+                rt_exec_destroy(e);
+            }
+        }
+        for (int st = 0; own && kept && st < 5; st++)
+            CHECK(memcmp(saved[0][st], saved[1][st], (size_t)nc * sizeof(float)) == 0,
+                  "%s epilogue=%d stage %d: packed B differs from the unpacked path", what, epilogue, st);
+    }
+    free(a), free(bias), free(c), free(bufs[0]), free(bufs[1]);
+    for (int v = 0; v < 3; v++) free(versions[v]), free(ref[v]), free(mag[v]);
+    for (int f = 0; f < 2; f++)
+        for (int st = 0; st < 5; st++) free(saved[f][st]);
+}
+
+static void test_gemm_params(void) {
+    if (!rt_sgemm_avx512_available())
+        printf("note: no AVX-512 sgemm here: the packed-B checks are skipped, B is never kept packed\n");
+    const param_case cases[] = {
+        {.m = 40, .n = 64, .k = 300},                        /* one tile, two k blocks */
+        {.m = 8, .n = 100, .k = 70, .ta = true, .tb = true}, /* fewer rows than the unpacked call takes */
+        {.m = 64, .n = 400, .k = 300, .tb = true, .pad = 3}, /* two column tiles: the second at column 224 */
+        {.m = 40, .n = 10, .k = 300, .ta = true},            /* narrower than a panel: never kept */
+    };
+    rt_tiles two = rt_choose_tiles(64, 400, 300, 1);
+    CHECK(two.col_tiles == 2 && two.row_tiles == 1, "the n=400 case no longer has two column tiles");
+    for (int i = 0; i < 4; i++) test_param_case(&cases[i]);
+}
+
 /* The tile grid covers the product with blocks of whole 8-row and 16-column units. */
 static void test_tiles(void) {
     const int64_t sizes[] = {1, 3, 8, 64, 100, 200, 512, 3136, 100000};
@@ -716,6 +873,7 @@ int main(void) {
     test_tiles();
     test_gemm();
     test_gemm_failures();
+    test_gemm_params();
     test_conv();
     test_trace();
     test_multi_exec();
