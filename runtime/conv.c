@@ -3,9 +3,11 @@
  * group's weights [O/g, C/g·KH·KW]. Tiles of that product, fixed by the shapes, run on the pool,
  * so even a batch-1 convolution uses every thread and results never depend on the thread count. */
 #include "runtime/exec_internal.h"
+#include "runtime/sgemm_avx512.h"
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Columns of one (image, group) up to this size are gathered by each thread that needs them
@@ -108,6 +110,73 @@ static const char *conv_problem(const rt_conv *cv) {
     return NULL;
 }
 
+/* ---- implicit convolution (no im2col) -------------------------------------------------------- */
+
+/* A padded image per thread up to this size (the input of one image and group, with its zero
+   border); larger ones take the im2col path. */
+#define RT_PADDED_MAX ((int64_t)8 << 20)
+/* The wide result of a tile (channels × band rows × padded width) stays about this small, so it
+   and the window of the padded image it reads share L2. */
+#define RT_WIDE_TILE_BYTES ((int64_t)256 << 10)
+/* Channels per tile: four slivers of the kernel's 12 rows. */
+#define RT_IMPLICIT_CHANNELS 48
+/* Tiles per convolution to aim for, so that many threads have work even at batch 1. */
+#define RT_IMPLICIT_TILES 16
+
+static int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Stride 1 only: with it every tap (channel, ki, kj) reads the padded image shifted by one fixed
+   offset, so B's rows are windows of it and no column matrix is needed. The output is computed
+   at the padded width (Wp columns a row, the last Wp - ow of each row discarded). */
+static bool plan_implicit(const rt_conv *cv, conv_dims d, rt_step_plan *plan, char *err, size_t err_size) {
+    if (!rt_sgemm_avx512_available() || cv->stride_h != 1 || cv->stride_w != 1 || d.og < 1 || d.p < 1 || d.kg < 1)
+        return true;
+    int64_t hp = cv->oh + (cv->kh - 1) * cv->dilation_h, wp = cv->ow + (cv->kw - 1) * cv->dilation_w;
+    if ((double)d.cg * (double)hp * (double)wp * 4 > (double)RT_PADDED_MAX) return true;
+    int64_t rb = d.og < RT_IMPLICIT_CHANNELS ? d.og : RT_IMPLICIT_CHANNELS, row_tiles = ceil_div64(d.og, rb);
+    int64_t band_max = RT_WIDE_TILE_BYTES / 4 / (rb * wp), items = cv->n * cv->groups * row_tiles;
+    if (band_max < 1) band_max = 1;
+    int64_t bands = ceil_div64(cv->oh, band_max), want = ceil_div64(RT_IMPLICIT_TILES, items);
+    if (bands < want) bands = want < cv->oh ? want : cv->oh;
+    int64_t band = ceil_div64(cv->oh, bands);
+    if (!(plan->koff = malloc((size_t)d.kg * sizeof *plan->koff))) {
+        snprintf(err, err_size, "out of memory");
+        return false;
+    }
+    for (int64_t k = 0; k < d.kg; k++) {
+        int64_t ch = k / (cv->kh * cv->kw), ki = k / cv->kw % cv->kh, kj = k % cv->kw;
+        plan->koff[k] = (ch * hp + ki * cv->dilation_h) * wp + kj * cv->dilation_w;
+    }
+    plan->implicit = true;
+    plan->padded_h = hp;
+    plan->padded_w = wp;
+    plan->tiles = (rt_tiles){.rb = rb, .cb = band, .row_tiles = row_tiles, .col_tiles = ceil_div64(cv->oh, band),
+                             .grain = 1};
+    plan->immediate = true;
+    plan->cols_offset = round_align(rb * band * wp * 4);
+    plan->thread_bytes = plan->cols_offset + round_align(d.cg * hp * wp * 4);
+    return true;
+}
+
+/* The zero-padded copy of image x's channels [0, cg): row y, column xx of the copy is
+   x[c][y - pad_h][xx - pad_w], zero outside. */
+static void pad_image(const rt_conv *cv, const rt_step_plan *plan, int64_t cg, const float *x, float *dst) {
+    int64_t hp = plan->padded_h, wp = plan->padded_w;
+    int64_t lo = cv->pad_w < wp ? cv->pad_w : wp, hi = cv->pad_w + cv->w_in < wp ? cv->pad_w + cv->w_in : wp;
+    for (int64_t c = 0; c < cg; c++)
+        for (int64_t y = 0; y < hp; y++, dst += wp) {
+            int64_t iy = y - cv->pad_h;
+            if (iy < 0 || iy >= cv->h || hi <= lo) {
+                memset(dst, 0, (size_t)wp * sizeof(float));
+                continue;
+            }
+            /* Here lo = pad_w: the row's first hi - lo pixels land at column lo. */
+            memset(dst, 0, (size_t)lo * sizeof(float));
+            memcpy(dst + lo, x + (c * cv->h + iy) * cv->w_in, (size_t)(hi - lo) * sizeof(float));
+            memset(dst + hi, 0, (size_t)(wp - hi) * sizeof(float));
+        }
+}
+
 bool rt_conv_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_size) {
     const rt_conv *cv = &s->conv;
     const char *why = conv_problem(cv);
@@ -133,6 +202,13 @@ bool rt_conv_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_si
             plan->shared_bytes += round_align(images * cv->o * d.p * 4);
     }
     plan->thread_bytes = plan->cols_offset + (plan->private_cols ? round_align(d.kg * d.p * 4) : 0);
+    if (plan->im2col) {
+        rt_step_plan implicit = *plan;
+        implicit.immediate = implicit.private_cols = false;
+        implicit.cols_offset = implicit.thread_bytes = implicit.shared_bytes = 0;
+        if (!plan_implicit(cv, d, &implicit, err, err_size)) return false;
+        if (implicit.implicit) *plan = implicit;
+    }
     return true;
 }
 
@@ -168,6 +244,48 @@ static const float *columns(const conv_job *j, int64_t image, int64_t group, rt_
     return cols;
 }
 
+/* Tile t of an implicit pass: (image, group), then channel block, then band of output rows. The
+   product goes to the thread's scratch at the padded width, is narrowed to the output's width in
+   place, and then goes to the output or, channel by channel, to the epilogue. A failed check is
+   noted and the tile goes on: units are rows, and a later tile may hold a lower one. */
+static void implicit_tile(const conv_job *j, int64_t t, rt_thread_state *ts) {
+    const rt_conv *cv = &j->s->conv;
+    const rt_step_plan *plan = j->plan;
+    const rt_tiles *tl = &plan->tiles;
+    conv_dims d = dims_of(cv);
+    int64_t per_group = tl->row_tiles * tl->col_tiles, ig = t / per_group;
+    int64_t image = j->n0 + ig / cv->groups, group = ig % cv->groups;
+    int64_t o0 = (t % per_group) / tl->col_tiles * tl->rb, oy0 = t % tl->col_tiles * tl->cb;
+    int64_t rows = min64(tl->rb, d.og - o0), band = min64(tl->cb, cv->oh - oy0), wp = plan->padded_w;
+    float *padded = (float *)(ts->scratch + plan->cols_offset), *wide = (float *)ts->scratch;
+    int64_t key = image * cv->groups + group;
+    if (ts->cols_key != key) {
+        pad_image(cv, plan, d.cg, j->x + (image * cv->c + group * d.cg) * cv->h * cv->w_in, padded);
+        ts->cols_key = key;
+    }
+    /* Output pixel (oy, ox) is column (oy - oy0)·wp + ox of the wide result. */
+    int64_t n = (band - 1) * wp + cv->ow, ld = band * wp;
+    rt_sgemm_avx512_offsets(rows, n, d.kg, j->w + (group * d.og + o0) * d.kg, d.kg, padded + oy0 * wp, plan->koff,
+                            wide, ld);
+    int64_t channel = image * cv->o + group * d.og + o0; /* of the whole output */
+    if (!j->s->fn) {
+        for (int64_t o = 0; o < rows; o++)
+            for (int64_t r = 0; r < band; r++)
+                memcpy(j->out + ((channel + o) * cv->oh + oy0 + r) * cv->ow, wide + o * ld + r * wp,
+                       (size_t)cv->ow * sizeof(float));
+        return;
+    }
+    /* Narrow in place: each row moves to a lower address (or stays), so front to back is safe. */
+    for (int64_t o = 0; o < rows; o++)
+        for (int64_t r = 0; r < band; r++)
+            memmove(wide + (o * band + r) * cv->ow, wide + o * ld + r * wp, (size_t)cv->ow * sizeof(float));
+    for (int64_t o = 0; o < rows; o++) {
+        int64_t row = (channel + o) * cv->oh + oy0;
+        int code = j->s->fn(j->slots, row, row + band, (char *)(wide + o * band * cv->ow));
+        if (code) rt_note_failure(ts, row, code);
+    }
+}
+
 /* Tile t of the pass: (image, group), then output-channel block, then pixel block. */
 static int conv_tile(const conv_job *j, int64_t t, rt_thread_state *ts) {
     const rt_conv *cv = &j->s->conv;
@@ -193,6 +311,10 @@ static int conv_tile(const conv_job *j, int64_t t, rt_thread_state *ts) {
 static void conv_body(void *ctx, int64_t begin, int64_t end, int thread_index) {
     const conv_job *j = ctx;
     rt_thread_state *ts = &j->e->threads[thread_index];
+    if (j->plan->implicit) {
+        for (int64_t t = begin; t < end; t++) implicit_tile(j, t, ts);
+        return;
+    }
     for (int64_t t = begin; t < end; t++)
         if (conv_tile(j, t, ts)) break;
 }
@@ -225,7 +347,7 @@ void rt_conv_run(rt_exec *e, const rt_step *s, const rt_step_plan *plan, char *c
                   .x = (const float *)rt_ref_ptr(slots, cv->x),
                   .w = (const float *)rt_ref_ptr(slots, cv->w)};
     char *shared = e->shared;
-    if (plan->im2col && !plan->private_cols) {
+    if (plan->im2col && !plan->private_cols && !plan->implicit) {
         j.shared_cols = (const float *)shared;
         shared += shared_cols_bytes(cv);
     }

@@ -191,7 +191,10 @@ void rt_exec_destroy(rt_exec *e) {
     free(e->t_end);
     free(e->t_begin);
     for (int i = 0; e->plans && i < e->n_programs; i++) {
-        for (int s = 0; e->plans[i] && s < e->programs[i]->n_steps; s++) free(e->plans[i][s].packed_b);
+        for (int s = 0; e->plans[i] && s < e->programs[i]->n_steps; s++) {
+            free(e->plans[i][s].packed_b);
+            free(e->plans[i][s].koff);
+        }
         free(e->plans[i]);
     }
     free(e->plans);

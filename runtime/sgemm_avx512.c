@@ -81,17 +81,20 @@ void rt_sgemm_avx512_pack_b(bool trans_b, int64_t n, int64_t k, const float *b, 
 /* C[0:mr, 0:32] (=|+=) A[0:mr, 0:kc] · B[0:kc, 0:32], columns beyond `mask0 | mask1 << 16` left
    alone. A's element (i, k) is a[i * rs + k * cs]; B's row k starts at p + k * ps (ps = NR in a
    packed panel, B's own row stride when B is read in place; masked loads never touch the columns
-   beyond the masks). mr is a constant in every instance (the wrappers below), so the
+   beyond the masks), or, with `offsets`, at p + koff[k] (a convolution's taps over a padded
+   image). mr and offsets are constants in every instance (the wrappers below), so the
    accumulators stay in registers. */
-static inline __attribute__((always_inline)) AVX512 void tile(int mr, int64_t kc, const float *a, int64_t rs,
-                                                              int64_t cs, const float *p, int64_t ps, float *c,
-                                                              int64_t ldc, __mmask16 m0, __mmask16 m1, bool add) {
+static inline __attribute__((always_inline)) AVX512 void tile(int mr, bool offsets, int64_t kc, const float *a,
+                                                              int64_t rs, int64_t cs, const float *p, int64_t ps,
+                                                              const int64_t *koff, float *c, int64_t ldc,
+                                                              __mmask16 m0, __mmask16 m1, bool add) {
     __m512 acc[MR][2];
     /* Unrolled (mr is a constant) so that the accumulators are registers, not an array. */
 #pragma GCC unroll 12
     for (int i = 0; i < mr; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     for (int64_t k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, p + k * ps), b1 = _mm512_maskz_loadu_ps(m1, p + k * ps + 16);
+        const float *pk = offsets ? p + koff[k] : p + k * ps;
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, pk), b1 = _mm512_maskz_loadu_ps(m1, pk + 16);
         const float *ak = a + k * cs;
 #pragma GCC unroll 12
         for (int i = 0; i < mr; i++) {
@@ -112,13 +115,18 @@ static inline __attribute__((always_inline)) AVX512 void tile(int mr, int64_t kc
     }
 }
 
-typedef void (*tile_fn)(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, int64_t ps, float *c,
-                        int64_t ldc, __mmask16 m0, __mmask16 m1, bool add);
+typedef void (*tile_fn)(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, int64_t ps,
+                        const int64_t *koff, float *c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool add);
 
 #define TILE(R)                                                                                                        \
     static AVX512 void tile_##R(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, int64_t ps,       \
-                                float *c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool add) {                        \
-        tile(R, kc, a, rs, cs, p, ps, c, ldc, m0, m1, add);                                                            \
+                                const int64_t *koff, float *c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool add) {   \
+        tile(R, false, kc, a, rs, cs, p, ps, koff, c, ldc, m0, m1, add);                                               \
+    }                                                                                                                  \
+    static AVX512 void tile_off_##R(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, int64_t ps,   \
+                                    const int64_t *koff, float *c, int64_t ldc, __mmask16 m0, __mmask16 m1,           \
+                                    bool add) {                                                                        \
+        tile(R, true, kc, a, rs, cs, p, ps, koff, c, ldc, m0, m1, add);                                                \
     }
 TILE(1)
 TILE(2)
@@ -135,22 +143,26 @@ TILE(12)
 
 static const tile_fn tiles[MR + 1] = {NULL,    tile_1, tile_2, tile_3,  tile_4,  tile_5, tile_6,
                                       tile_7, tile_8, tile_9, tile_10, tile_11, tile_12};
+static const tile_fn offset_tiles[MR + 1] = {NULL,        tile_off_1,  tile_off_2, tile_off_3, tile_off_4,
+                                             tile_off_5,  tile_off_6,  tile_off_7, tile_off_8, tile_off_9,
+                                             tile_off_10, tile_off_11, tile_off_12};
 
-/* One k block against one column block of B, packed (ps = 0: panels of kc × NR at b + j0 · kc)
-   or read in place (row stride ps): every MR-row sliver of A passes over the block's panels
-   while they sit in L2. */
+/* One k block against one column block of B, packed (ps = 0: panels of kc × NR at b + j0 · kc),
+   read in place (row stride ps) or through row offsets (koff, ps ignored): every MR-row sliver
+   of A passes over the block's panels while they sit in L2. */
 static void block(bool trans_a, int64_t m, int64_t n, int64_t kc, const float *a, int64_t lda, const float *b,
-                  int64_t ps, float *c, int64_t ldc, bool add) {
+                  int64_t ps, const int64_t *koff, float *c, int64_t ldc, bool add) {
     int64_t rs = trans_a ? 1 : lda, cs = trans_a ? lda : 1;
+    if (koff) ps = 1; /* panel j0 starts at b + j0, as in place */
     for (int64_t i0 = 0; i0 < m; i0 += MR) {
         int mr = (int)(m - i0 < MR ? m - i0 : MR);
-        tile_fn f = tiles[mr];
+        tile_fn f = koff ? offset_tiles[mr] : tiles[mr];
         for (int64_t j0 = 0; j0 < n; j0 += NR) {
             int64_t w = n - j0;
             __mmask16 m0 = w >= 16 ? 0xffff : (__mmask16)((1u << w) - 1);
             __mmask16 m1 = w >= 32 ? 0xffff : w <= 16 ? 0 : (__mmask16)((1u << (w - 16)) - 1);
             const float *p = ps ? b + j0 : b + j0 * kc;
-            f(kc, a + i0 * rs, rs, cs, p, ps ? ps : NR, c + i0 * ldc + j0, ldc, m0, m1, add);
+            f(kc, a + i0 * rs, rs, cs, p, ps ? ps : NR, koff, c + i0 * ldc + j0, ldc, m0, m1, add);
         }
     }
 }
@@ -183,8 +195,9 @@ bool rt_sgemm_avx512_available(void) {
 bool rt_sgemm_avx512_available(void) { return false; }
 
 static void block(bool trans_a, int64_t m, int64_t n, int64_t kc, const float *a, int64_t lda, const float *b,
-                  int64_t ps, float *c, int64_t ldc, bool add) {
-    (void)trans_a, (void)m, (void)n, (void)kc, (void)a, (void)lda, (void)b, (void)ps, (void)c, (void)ldc, (void)add;
+                  int64_t ps, const int64_t *koff, float *c, int64_t ldc, bool add) {
+    (void)trans_a, (void)m, (void)n, (void)kc, (void)a, (void)lda, (void)b, (void)ps, (void)koff, (void)c, (void)ldc,
+        (void)add;
 }
 
 #endif
@@ -197,7 +210,7 @@ void rt_sgemm_avx512_packed(bool trans_a, int64_t m, int64_t n, int64_t k, const
     for (int64_t k0 = 0; k0 < k; k0 += KC) {
         int64_t kc = k - k0 < KC ? k - k0 : KC;
         const float *ak = a + (trans_a ? k0 * lda : k0);
-        block(trans_a, m, n, kc, ak, lda, packed + k0 * np + col0 * kc, 0, c, ldc, k0 > 0);
+        block(trans_a, m, n, kc, ak, lda, packed + k0 * np + col0 * kc, 0, NULL, c, ldc, k0 > 0);
     }
 }
 
@@ -207,7 +220,18 @@ void rt_sgemm_avx512_direct(bool trans_a, int64_t m, int64_t n, int64_t k, const
         int64_t w = n - j0 < NC ? n - j0 : NC;
         for (int64_t k0 = 0; k0 < k; k0 += KC) {
             int64_t kc = k - k0 < KC ? k - k0 : KC;
-            block(trans_a, m, w, kc, a + (trans_a ? k0 * lda : k0), lda, b + k0 * ldb + j0, ldb, c + j0, ldc, k0 > 0);
+            block(trans_a, m, w, kc, a + (trans_a ? k0 * lda : k0), lda, b + k0 * ldb + j0, ldb, NULL, c + j0, ldc, k0 > 0);
+        }
+    }
+}
+
+void rt_sgemm_avx512_offsets(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                             const int64_t *koff, float *c, int64_t ldc) {
+    for (int64_t j0 = 0; j0 < n; j0 += NC) {
+        int64_t w = n - j0 < NC ? n - j0 : NC;
+        for (int64_t k0 = 0; k0 < k; k0 += KC) {
+            int64_t kc = k - k0 < KC ? k - k0 : KC;
+            block(false, m, w, kc, a + k0, lda, b + j0, 0, koff + k0, c + j0, ldc, k0 > 0);
         }
     }
 }
@@ -269,7 +293,7 @@ bool rt_sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k
         for (int64_t k0 = 0; k0 < k; k0 += KC) {
             int64_t kc = k - k0 < KC ? k - k0 : KC;
             pack_block(trans_b, trans_b ? b + j0 * ldb : b + j0, ldb, w, k0, kc, pack);
-            block(trans_a, m, w, kc, a + (trans_a ? k0 * lda : k0), lda, pack, 0, c + j0, ldc, k0 > 0);
+            block(trans_a, m, w, kc, a + (trans_a ? k0 * lda : k0), lda, pack, 0, NULL, c + j0, ldc, k0 > 0);
         }
     }
     return true;

@@ -37,6 +37,12 @@ void rt_sgemm_avx512_pack_b(bool trans_b, int64_t n, int64_t k, const float *b, 
 void rt_sgemm_avx512_direct(bool trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
                             int64_t ldb, float *c, int64_t ldc);
 
+/* C[m×n] = A[m×k] · B[k×n] where B's row k starts at b + koff[k] (any offsets: a convolution's
+   taps over a padded image, each row a shifted window of it). Only when available() is true
+   and m, n, k > 0; every b[koff[k] + j], j < n, must be readable. */
+void rt_sgemm_avx512_offsets(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                             const int64_t *koff, float *c, int64_t ldc);
+
 /* C[m×n] = op(A)[m×k] · B[k×n], where B is columns col0 .. col0 + n - 1 of an n_total-column B
    packed by rt_sgemm_avx512_pack_b (col0 a multiple of 32). Only when available() is true. */
 void rt_sgemm_avx512_packed(bool trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,

@@ -471,9 +471,17 @@ def add_conv():
         ((2, 4, 5, 5), (6, 2, 3, 3), 1, 1, [1, 2], 2),
         ((1, 4, 6, 6), (4, 1, 3, 3), 1, 1, 1, 4),
         ((1, 2, 5, 7), (3, 2, 1, 1), 3, 0, 1, 1),
+        # Stride 1 with more than one block of 48 output channels and several bands of output rows
+        # (the CPU runtime's convolution without im2col, runtime/conv.c), also grouped and dilated.
+        # Their sums have 72 and 18 terms: the inputs are scaled by 1/4 so that an output near 0
+        # (cancellation) stays within the CPU's absolute tolerance (1e-6) at f32 rounding.
+        ((1, 8, 20, 21), (60, 8, 3, 3), 1, 1, 1, 1),
+        ((2, 6, 9, 10), (100, 3, 3, 2), 1, [2, 0], [1, 2], 2),
     ]
     for xs, wsh, stride, padding, dil, groups in convs:
         x, w = f32(*xs), f32(*wsh)
+        if wsh[0] > 48:
+            x, w = (x * 0.25).astype(np.float32), (w * 0.25).astype(np.float32)
         p = pair(padding)
         want = conv2d_ref(x, w, pair(stride), ((p[0], p[0]), (p[1], p[1])), pair(dil), groups)
         body = "y = conv2d(a, w, stride=%s, padding=%s, dilation=%s, groups=%d)" % (stride, padding, dil, groups)
