@@ -118,12 +118,40 @@ static const char *conv_problem(const rt_conv *cv) {
 /* The wide result of a tile (channels × band rows × padded width) stays about this small, so it
    and the window of the padded image it reads share L2. */
 #define RT_WIDE_TILE_BYTES ((int64_t)256 << 10)
-/* Channels per tile: four slivers of the kernel's 12 rows. */
+/* Channels per tile: eight slivers of the kernel's 6 rows. */
 #define RT_IMPLICIT_CHANNELS 48
-/* Tiles per convolution to aim for, so that many threads have work even at batch 1. */
-#define RT_IMPLICIT_TILES 16
+/* Tiles per convolution to aim for, so that several threads have work even at batch 1. */
+#define RT_IMPLICIT_TILES 8
 
 static int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* The columns the kernel computes for bands of `band` output rows: each band's wide result,
+   (rows - 1)·wp + ow columns, rounded up to whole panels. */
+static int64_t computed_columns(int64_t oh, int64_t ow, int64_t wp, int64_t band) {
+    int64_t total = 0;
+    for (int64_t y = 0; y < oh; y += band) {
+        int64_t rows = oh - y < band ? oh - y : band;
+        total += ceil_div64((rows - 1) * wp + ow, RT_SGEMM_AVX512_PANEL) * RT_SGEMM_AVX512_PANEL;
+    }
+    return total;
+}
+
+/* The band height: at most band_max rows, at least `want` bands where the image has the rows,
+   and among those the one that wastes the least of the kernel's panels (the wide result's last
+   panel of each band is partly empty), the taller on a tie. */
+static int64_t choose_band(int64_t oh, int64_t ow, int64_t wp, int64_t band_max, int64_t want) {
+    int64_t top = band_max < oh ? band_max : oh;
+    if (want > 1) {
+        int64_t most = ceil_div64(oh, want < oh ? want : oh);
+        top = most < top ? most : top;
+    }
+    int64_t best = top, best_cols = computed_columns(oh, ow, wp, top);
+    for (int64_t band = top - 1; band >= 1 && band >= top / 4; band--) {
+        int64_t cols = computed_columns(oh, ow, wp, band);
+        if (cols < best_cols) best = band, best_cols = cols;
+    }
+    return best;
+}
 
 /* Stride 1 only: with it every tap (channel, ki, kj) reads the padded image shifted by one fixed
    offset, so B's rows are windows of it and no column matrix is needed. The output is computed
@@ -136,9 +164,7 @@ static bool plan_implicit(const rt_conv *cv, conv_dims d, rt_step_plan *plan, ch
     int64_t rb = d.og < RT_IMPLICIT_CHANNELS ? d.og : RT_IMPLICIT_CHANNELS, row_tiles = ceil_div64(d.og, rb);
     int64_t band_max = RT_WIDE_TILE_BYTES / 4 / (rb * wp), items = cv->n * cv->groups * row_tiles;
     if (band_max < 1) band_max = 1;
-    int64_t bands = ceil_div64(cv->oh, band_max), want = ceil_div64(RT_IMPLICIT_TILES, items);
-    if (bands < want) bands = want < cv->oh ? want : cv->oh;
-    int64_t band = ceil_div64(cv->oh, bands);
+    int64_t band = choose_band(cv->oh, cv->ow, wp, band_max, ceil_div64(RT_IMPLICIT_TILES, items));
     if (!(plan->koff = malloc((size_t)d.kg * sizeof *plan->koff))) {
         snprintf(err, err_size, "out of memory");
         return false;

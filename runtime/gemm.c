@@ -55,10 +55,10 @@ rt_tiles rt_choose_tiles(int64_t m, int64_t n, int64_t k, int64_t items) {
         else
             break;
     }
-    /* Blocks of 8 rows and 32 columns (a panel of the runtime's own kernel, two cache lines of
-       floats) suit the sgemm kernels. */
+    /* Blocks of 8 rows and of whole panels of the runtime's own kernel (64 columns, four cache
+       lines of floats) suit the sgemm kernels; a packed B splits only at panels. */
     t.rb = min64(round_up(ceil_div(m, rows), 8), m);
-    t.cb = min64(round_up(ceil_div(n, cols), 32), n);
+    t.cb = min64(round_up(ceil_div(n, cols), RT_SGEMM_AVX512_PANEL), n);
     t.row_tiles = ceil_div(m, t.rb);
     t.col_tiles = ceil_div(n, t.cb);
     t.grain = items * t.row_tiles * t.col_tiles / target;

@@ -1,5 +1,6 @@
 /* program.h — a compiled graph as the runtime runs it: a list of steps (generated loop kernels,
- * GEMMs and convolutions through OpenBLAS with their generated epilogues) over a table of
+ * GEMMs and convolutions through the runtime's own kernel or OpenBLAS, with their generated
+ * epilogues) over a table of
  * memory slots, and the executor that runs it on a thread pool with one arena. The JIT and the
  * generated libraries both describe their code with these tables, so one executor serves both. */
 #ifndef TFC_RUNTIME_PROGRAM_H

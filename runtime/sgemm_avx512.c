@@ -1,15 +1,15 @@
 /* sgemm_avx512.c — the runtime's own f32 matrix product for x86-64 CPUs with AVX-512: C = A·B (row
- * major, either operand transposed), computed by a 12 × 32 register tile (24 zmm accumulators,
+ * major, either operand transposed), computed by a 6 × 64 register tile (24 zmm accumulators,
  * one 512-bit FMA per cycle on Zen 4 and Intel cores alike). It reads A in place, broadcasting
  * one element per row and k (no packing of A, whose rows stream from L1/L2). B is read in place
- * too when its rows are contiguous (not transposed): the tile's two vector loads per k are then
- * one row's 32 columns, and measured at the workloads' shapes that beats packing it first.
- * A transposed B is packed into panels of 32 columns × KC rows as it goes, and a caller that
+ * too when its rows are contiguous (not transposed): the tile's four vector loads per k are then
+ * one row's 64 columns, and measured at the workloads' shapes that beats packing it first.
+ * A transposed B is packed into panels of 64 columns × KC rows as it goes, and a caller that
  * multiplies by the same B again (weights) keeps a packed copy (rt_sgemm_avx512_pack_b /
  * rt_sgemm_avx512_packed), the fastest form: contiguous, aligned, and packed once.
  *
- * Blocking (BLIS's scheme with MLAS's choice of operands): k in blocks of KC = 256 (a 12 × 256
- * sliver of A is 12 KB, in L1 across a row of panels; a 256 × 32 panel of B is 32 KB, read from
+ * Blocking (BLIS's scheme with MLAS's choice of operands): k in blocks of KC = 256 (a 6 × 256
+ * sliver of A is 6 KB, in L1 across a row of panels; a 256 × 64 panel of B is 64 KB, read from
  * L2), columns in blocks of NC = 512 (the packed block, 512 KB, stays in L2 while every row
  * sliver passes over it). Each C element sums its k products in increasing k, one block after
  * another, whatever m, n and the tile grid around the call: results do not depend on how a
@@ -26,8 +26,9 @@
 #include <immintrin.h>
 #endif
 
-#define MR 12
-#define NR 32
+#define MR 6
+#define NR RT_SGEMM_AVX512_PANEL
+#define NV (NR / 16) /* zmm vectors per tile row */
 #define KC 256
 #define NC 512
 
@@ -78,74 +79,87 @@ void rt_sgemm_avx512_pack_b(bool trans_b, int64_t n, int64_t k, const float *b, 
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,fma")))
 
-/* C[0:mr, 0:32] (=|+=) A[0:mr, 0:kc] · B[0:kc, 0:32], columns beyond `mask0 | mask1 << 16` left
+/* C[0:mr, 0:w] (=|+=) A[0:mr, 0:kc] · B[0:kc, 0:w], w <= NR; C's columns from w on are left
    alone. A's element (i, k) is a[i * rs + k * cs]; B's row k starts at p + k * ps (ps = NR in a
    packed panel, B's own row stride when B is read in place; masked loads never touch the columns
-   beyond the masks), or, with `offsets`, at p + koff[k] (a convolution's taps over a padded
-   image). mr and offsets are constants in every instance (the wrappers below), so the
-   accumulators stay in registers. */
-static inline __attribute__((always_inline)) AVX512 void tile(int mr, bool offsets, int64_t kc, const float *a,
-                                                              int64_t rs, int64_t cs, const float *p, int64_t ps,
-                                                              const int64_t *koff, float *c, int64_t ldc,
-                                                              __mmask16 m0, __mmask16 m1, bool add) {
-    __m512 acc[MR][2];
+   from w on), or, with `offsets`, at p + koff[k] (a convolution's taps over a padded image). mr
+   and offsets are constants in every instance (the wrappers below), so the accumulators stay in
+   registers: 6 rows × 4 vectors. Per k: 4 vector loads of B, 6 broadcasts of A, 24 FMAs. Only
+   the instances for a partial panel (edge, w < NR) mask their loads and stores: on Zen 4 a
+   masked load costs a vector-pipe operation besides the load, and four of them per 24 FMAs
+   measured 12 % slower. */
+static inline __attribute__((always_inline)) AVX512 void tile(int mr, bool offsets, bool edge, int64_t kc,
+                                                              const float *a, int64_t rs, int64_t cs, const float *p,
+                                                              int64_t ps, const int64_t *koff, float *c, int64_t ldc,
+                                                              int w, bool add) {
+    __mmask16 mask[NV];
+    for (int v = 0; v < NV; v++) {
+        int left = w - 16 * v;
+        mask[v] = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+    }
+    __m512 acc[MR][NV];
     /* Unrolled (mr is a constant) so that the accumulators are registers, not an array. */
 #pragma GCC unroll 12
-    for (int i = 0; i < mr; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int i = 0; i < mr; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
     for (int64_t k = 0; k < kc; k++) {
         const float *pk = offsets ? p + koff[k] : p + k * ps;
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, pk), b1 = _mm512_maskz_loadu_ps(m1, pk + 16);
+        __m512 bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            bv[v] = edge ? _mm512_maskz_loadu_ps(mask[v], pk + 16 * v) : _mm512_loadu_ps(pk + 16 * v);
         const float *ak = a + k * cs;
 #pragma GCC unroll 12
         for (int i = 0; i < mr; i++) {
             __m512 ai = _mm512_set1_ps(ak[i * rs]);
-            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
     }
 #pragma GCC unroll 12
     for (int i = 0; i < mr; i++) {
         float *ci = c + i * ldc;
-        if (add) {
-            acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(m0, ci));
-            acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(m1, ci + 16));
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) {
+            if (add)
+                acc[i][v] = _mm512_add_ps(acc[i][v], edge ? _mm512_maskz_loadu_ps(mask[v], ci + 16 * v)
+                                                          : _mm512_loadu_ps(ci + 16 * v));
+            if (edge)
+                _mm512_mask_storeu_ps(ci + 16 * v, mask[v], acc[i][v]);
+            else
+                _mm512_storeu_ps(ci + 16 * v, acc[i][v]);
         }
-        _mm512_mask_storeu_ps(ci, m0, acc[i][0]);
-        _mm512_mask_storeu_ps(ci + 16, m1, acc[i][1]);
     }
 }
 
 typedef void (*tile_fn)(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, int64_t ps,
-                        const int64_t *koff, float *c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool add);
+                        const int64_t *koff, float *c, int64_t ldc, int w, bool add);
 
-#define TILE(R)                                                                                                        \
-    static AVX512 void tile_##R(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, int64_t ps,       \
-                                const int64_t *koff, float *c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool add) {   \
-        tile(R, false, kc, a, rs, cs, p, ps, koff, c, ldc, m0, m1, add);                                               \
-    }                                                                                                                  \
-    static AVX512 void tile_off_##R(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, int64_t ps,   \
-                                    const int64_t *koff, float *c, int64_t ldc, __mmask16 m0, __mmask16 m1,           \
-                                    bool add) {                                                                        \
-        tile(R, true, kc, a, rs, cs, p, ps, koff, c, ldc, m0, m1, add);                                                \
+#define TILE_VARIANT(NAME, R, OFFSETS, EDGE)                                                                   \
+    static AVX512 void NAME##_##R(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, int64_t ps,     \
+                                  const int64_t *koff, float *c, int64_t ldc, int w, bool add) {                      \
+        tile(R, OFFSETS, EDGE, kc, a, rs, cs, p, ps, koff, c, ldc, w, add);                                            \
     }
+#define TILE(R)                                                                                                        \
+    TILE_VARIANT(tile, R, false, false)                                                                                \
+    TILE_VARIANT(tile_edge, R, false, true)                                                                            \
+    TILE_VARIANT(tile_off, R, true, false)                                                                             \
+    TILE_VARIANT(tile_off_edge, R, true, true)
 TILE(1)
 TILE(2)
 TILE(3)
 TILE(4)
 TILE(5)
 TILE(6)
-TILE(7)
-TILE(8)
-TILE(9)
-TILE(10)
-TILE(11)
-TILE(12)
 
-static const tile_fn tiles[MR + 1] = {NULL,    tile_1, tile_2, tile_3,  tile_4,  tile_5, tile_6,
-                                      tile_7, tile_8, tile_9, tile_10, tile_11, tile_12};
-static const tile_fn offset_tiles[MR + 1] = {NULL,        tile_off_1,  tile_off_2, tile_off_3, tile_off_4,
-                                             tile_off_5,  tile_off_6,  tile_off_7, tile_off_8, tile_off_9,
-                                             tile_off_10, tile_off_11, tile_off_12};
+/* By [offsets][edge][rows]. */
+static const tile_fn tiles[2][2][MR + 1] = {
+    {{NULL, tile_1, tile_2, tile_3, tile_4, tile_5, tile_6},
+     {NULL, tile_edge_1, tile_edge_2, tile_edge_3, tile_edge_4, tile_edge_5, tile_edge_6}},
+    {{NULL, tile_off_1, tile_off_2, tile_off_3, tile_off_4, tile_off_5, tile_off_6},
+     {NULL, tile_off_edge_1, tile_off_edge_2, tile_off_edge_3, tile_off_edge_4, tile_off_edge_5, tile_off_edge_6}},
+};
 
 /* One k block against one column block of B, packed (ps = 0: panels of kc × NR at b + j0 · kc),
    read in place (row stride ps) or through row offsets (koff, ps ignored): every MR-row sliver
@@ -156,13 +170,11 @@ static void block(bool trans_a, int64_t m, int64_t n, int64_t kc, const float *a
     if (koff) ps = 1; /* panel j0 starts at b + j0, as in place */
     for (int64_t i0 = 0; i0 < m; i0 += MR) {
         int mr = (int)(m - i0 < MR ? m - i0 : MR);
-        tile_fn f = koff ? offset_tiles[mr] : tiles[mr];
         for (int64_t j0 = 0; j0 < n; j0 += NR) {
-            int64_t w = n - j0;
-            __mmask16 m0 = w >= 16 ? 0xffff : (__mmask16)((1u << w) - 1);
-            __mmask16 m1 = w >= 32 ? 0xffff : w <= 16 ? 0 : (__mmask16)((1u << (w - 16)) - 1);
+            int w = (int)(n - j0 < NR ? n - j0 : NR);
+            tile_fn f = tiles[koff != NULL][w < NR][mr];
             const float *p = ps ? b + j0 : b + j0 * kc;
-            f(kc, a + i0 * rs, rs, cs, p, ps ? ps : NR, koff, c + i0 * ldc + j0, ldc, m0, m1, add);
+            f(kc, a + i0 * rs, rs, cs, p, ps ? ps : NR, koff, c + i0 * ldc + j0, ldc, w, add);
         }
     }
 }
@@ -274,7 +286,7 @@ static float *thread_buffer(size_t floats) {
     return b->data;
 }
 
-bool rt_sgemm_avx512_suits(int64_t m, int64_t n, int64_t k) { return m > 0 && n >= NR && k > 0; }
+bool rt_sgemm_avx512_suits(int64_t m, int64_t n, int64_t k) { return m > 0 && n >= 48 && k > 0; }
 
 bool rt_sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                      const float *b, int64_t ldb, float *c, int64_t ldc) {

@@ -7,6 +7,10 @@
 #define TFC_RUNTIME_SGEMM_AVX512_H
 
 #include <stdbool.h>
+
+/* Columns per packed panel: a packed B may be split between callers only at multiples of it. */
+#define RT_SGEMM_AVX512_PANEL 64
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +26,7 @@ bool rt_sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k
                      const float *b, int64_t ldb, float *c, int64_t ldc);
 
 /* Whether the kernel is the better choice for an m×n×k product with B packed in advance: n of at
-   least one panel (32); narrower products (logits) waste most of the 32-column tile. */
+   least 48; narrower products (logits) waste most of the 64-column tile. */
 bool rt_sgemm_avx512_suits(int64_t m, int64_t n, int64_t k);
 
 /* Floats of the packed form of a k×n B. */
@@ -44,7 +48,8 @@ void rt_sgemm_avx512_offsets(int64_t m, int64_t n, int64_t k, const float *a, in
                              const int64_t *koff, float *c, int64_t ldc);
 
 /* C[m×n] = op(A)[m×k] · B[k×n], where B is columns col0 .. col0 + n - 1 of an n_total-column B
-   packed by rt_sgemm_avx512_pack_b (col0 a multiple of 32). Only when available() is true. */
+   packed by rt_sgemm_avx512_pack_b (col0 a multiple of RT_SGEMM_AVX512_PANEL). Only when
+   available() is true. */
 void rt_sgemm_avx512_packed(bool trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                             const float *packed, int64_t n_total, int64_t col0, float *c, int64_t ldc);
 

@@ -474,7 +474,8 @@ static void test_param_case(const param_case *pc) {
         bufs[i] = malloc((size_t)(16 + nb) * sizeof(float));
         for (int j = 0; j < 16; j++) bufs[i][j] = NAN; /* before the operand's offset */
     }
-    bool own = tiles_use_own_kernel(&g, a, versions[0]), kept = rt_sgemm_avx512_available() && pc->n >= 32;
+    bool own = tiles_use_own_kernel(&g, a, versions[0]),
+         kept = rt_sgemm_avx512_available() && rt_sgemm_avx512_suits(pc->m, pc->n, pc->k);
     float *c = malloc((size_t)nc * sizeof(float)), *saved[2][5];
     for (int f = 0; f < 2; f++)
         for (int st = 0; st < 5; st++) saved[f][st] = malloc((size_t)nc * sizeof(float));

@@ -1,5 +1,5 @@
 /* test_sgemm.c — unit test of the runtime's own AVX-512 sgemm (runtime/sgemm_avx512.h): a grid of
- * shapes (rows 1..13, 16, 17, 64, 100; columns across the 32-column panel and the 512-column
+ * shapes (rows 1..13, 16, 17, 64, 100; columns across the 64-column panel and the 512-column
  * block; k across the 256-row block), all four transpositions (a third of them for the largest
  * products) and padded leading dimensions, computed each way the header offers (the unpacked
  * call, B packed in advance, B read in place) against a double-precision reference and bit for
@@ -23,7 +23,8 @@
 #define MAXK 700
 
 static const int64_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 64, 100};
-static const int64_t ns[] = {1, 15, 16, 17, 31, 32, 33, 64, 100, 511, 512, 513, 600};
+#define PANEL RT_SGEMM_AVX512_PANEL
+static const int64_t ns[] = {1, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 100, 511, 512, 513, 600};
 static const int64_t ks[] = {1, 7, 255, 256, 257, 512, 513, 700};
 #define N_MS (int)(sizeof ms / sizeof ms[0])
 #define N_NS (int)(sizeof ns / sizeof ns[0])
@@ -150,9 +151,10 @@ static void check_c(const float *c, int64_t rows, int64_t ldc, int64_t m, int64_
 /* ---- the three ways to one product ----------------------------------------------------------- */
 
 /* Whether rt_sgemm_avx512 takes an m × n × k product (runtime/sgemm_avx512.h): at least 16 rows,
-   one 32-column panel and 2^19 multiply-adds. The one place this test states the rule. */
+   48 columns (3/4 of a 64-column panel) and 2^19 multiply-adds. The one place this test states
+   the rule. */
 static bool taken(int64_t m, int64_t n, int64_t k) {
-    return m >= 16 && n >= 32 && k > 0 && (double)m * (double)n * (double)k >= 524288.0;
+    return m >= 16 && n >= 48 && k > 0 && (double)m * (double)n * (double)k >= 524288.0;
 }
 
 /* Stored operands of a whole product (op(A) m × k, op(B) k × n) and B packed. */
@@ -190,7 +192,7 @@ typedef enum { WAY_UNPACKED, WAY_PACKED, WAY_DIRECT } way;
 static const char *const way_names[] = {"unpacked", "packed", "direct"};
 
 /* C[0:rows, 0:cols] = rows r0.. and columns c0.. of op's product, the given way (packed: c0 a
-   multiple of 32; direct: B not transposed). Unpacked returns whether the call took it. */
+   multiple of PANEL; direct: B not transposed). Unpacked returns whether the call took it. */
 static bool product(const operands *op, way w, int64_t r0, int64_t rows, int64_t c0, int64_t cols, float *c,
                     int64_t ldc) {
     const float *a = op->a + (op->ta ? r0 : r0 * op->lda), *b = op->b + (op->tb ? c0 * op->ldb : c0);
@@ -204,7 +206,7 @@ static bool product(const operands *op, way w, int64_t r0, int64_t rows, int64_t
     return false;
 }
 
-/* One block of op's product (rows r0.., columns c0.., c0 a multiple of 32) every way that applies:
+/* One block of op's product (rows r0.., columns c0.., c0 a multiple of PANEL) every way that applies:
    each against the reference with C's padding (ldc > cols, and one row more) left alone, the
    unpacked call returning true exactly for the shapes it takes (C untouched otherwise), and all
    results bit-identical to the packed one and, if given, to that block of `whole` (ldw). */
@@ -259,7 +261,7 @@ static void test_shapes(void) {
                     set_a(&op, ta, m, pads_a[(mi + ki) % 3]);
                     snprintf(what, sizeof what, "m=%lld n=%lld k=%lld ta=%d tb=%d lda=%lld ldb=%lld", (long long)m,
                              (long long)n, (long long)k, ta, tb, (long long)op.lda, (long long)op.ldb);
-                    CHECK(rt_sgemm_avx512_suits(m, n, k) == (n >= 32), "%s", what);
+                    CHECK(rt_sgemm_avx512_suits(m, n, k) == (n >= 48), "%s", what);
                     check_block(&op, 0, m, 0, n, ldc, NULL, 0, what);
                     free(op.a);
                     cases++;
@@ -292,7 +294,7 @@ static void test_packed_case(int64_t m, int64_t n, int64_t k, bool ta, bool tb) 
     /* The packed form fills exactly its floats: a copy packed into a sentinel-filled buffer with
        a guard after it has no sentinel left inside and the guard intact. */
     size_t floats = rt_sgemm_avx512_packed_floats(n, k), guard = 64;
-    CHECK(floats == (size_t)((n + 31) / 32 * 32 * k), "%s: %zu packed floats", what, floats);
+    CHECK(floats == (size_t)((n + PANEL - 1) / PANEL * PANEL * k), "%s: %zu packed floats", what, floats);
     float *packed = aligned_alloc(64, (floats + guard) * sizeof(float));
     for (size_t i = 0; i < floats + guard; i++) memcpy(&packed[i], &sentinel_bits, sizeof(float));
     rt_sgemm_avx512_pack_b(tb, n, k, op.b, op.ldb, packed);
@@ -313,9 +315,9 @@ static void test_packed_case(int64_t m, int64_t n, int64_t k, bool ta, bool tb) 
     float *whole = sentinel_c(m + 1, ldw);
     product(&op, WAY_PACKED, 0, m, 0, n, whole, ldw);
     check_c(whole, m + 1, ldw, m, n, 0, 0, k, what);
-    const int64_t widths[] = {1, 17, 31, 32, 33, 64, 100, 512};
+    const int64_t widths[] = {1, 17, 31, 32, 33, 63, 64, 65, 100, 512};
     const int64_t row_blocks[][2] = {{0, m}, {m - 13, 13}, {3, 1}, {1, m - 1}}; /* {first row, rows} */
-    for (int64_t col0 = 0; col0 < n; col0 += 32)
+    for (int64_t col0 = 0; col0 < n; col0 += PANEL)
         for (int wi = 0; wi <= 8; wi++) {
             int64_t w = wi < 8 ? widths[wi] : n - col0; /* the last: up to the end (a partial panel) */
             if (col0 + w > n || (wi < 8 && w == n - col0)) continue;
@@ -367,11 +369,11 @@ typedef struct split {
 static void test_splits(void) {
     /* Unpacked: blocks it takes (16 rows × 64 columns × k >= 512 is 2^19 multiply-adds; where the
        rule refuses one anyway, the block is computed packed, which must agree bit for bit too).
-       Packed: any rows, column offsets multiples of 32. Direct (B in place): any block at all,
+       Packed: any rows, column offsets multiples of PANEL. Direct (B in place): any block at all,
        here 40-column blocks whose offsets are not panel multiples. */
     const split splits[] = {
-        {WAY_UNPACKED, 16, 1, 0, 0}, {WAY_UNPACKED, 0, 0, 32, 32}, {WAY_UNPACKED, 16, 1, 64, 32},
-        {WAY_PACKED, 5, 0, 64, 0},   {WAY_PACKED, 1, 2, 32, 32},   {WAY_DIRECT, 7, 0, 40, 0},
+        {WAY_UNPACKED, 16, 1, 0, 0}, {WAY_UNPACKED, 0, 0, 64, 64}, {WAY_UNPACKED, 16, 1, 64, 64},
+        {WAY_PACKED, 5, 0, 64, 0},   {WAY_PACKED, 1, 2, 64, 64},   {WAY_DIRECT, 7, 0, 40, 0},
     };
     const int64_t shapes[][3] = {{100, 600, 513}, {64, 511, 700}, {48, 513, 512}, {33, 100, 700}};
     for (int si = 0; si < 4; si++)
