@@ -106,10 +106,12 @@ void rt_epilogue_pass(rt_exec *e, const rt_step *s, char *const *slots, float *r
 
 static bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 
-/* Whether B is one parameter matrix for every batch item, worth keeping packed: the own kernel
-   runs (rt_sgemm_avx512_available) and takes this shape (rt_sgemm_avx512_suits). */
+/* Whether B is one parameter matrix for every batch item, worth keeping packed: transposed (a
+   B with contiguous rows is read in place as fast as packed, so only a transposed one would be
+   packed at every call), the own kernel runs (rt_sgemm_avx512_available) and takes this shape
+   (rt_sgemm_avx512_suits). */
 static bool b_is_constant(const rt_gemm *g, int first_param_slot) {
-    if (first_param_slot <= 0 || g->b.slot < first_param_slot) return false;
+    if (!g->trans_b || first_param_slot <= 0 || g->b.slot < first_param_slot) return false;
     for (int d = 0; d < g->batch_rank; d++)
         if (g->batch[d] > 1 && g->batch_stride_b[d] != 0) return false;
     return rt_sgemm_avx512_available() && rt_sgemm_avx512_suits(g->m, g->n, g->k);

@@ -43,16 +43,14 @@ size_t rt_sgemm_avx512_packed_floats(int64_t n, int64_t k) {
  * rows of NR floats (columns past n are zeros). Block kb starts at k0 * round_up(n, NR); panel p
  * of it at p * kc * NR. */
 
+/* One panel of a transposed B: dst[kk · NR + j] = b[j · ldb + k0 + kk] for j < w, kk < kc. */
+static void pack_transposed_panel(const float *b, int64_t ldb, int64_t w, int64_t k0, int64_t kc, float *dst);
+
 static void pack_block(bool trans_b, const float *b, int64_t ldb, int64_t n, int64_t k0, int64_t kc, float *dst) {
     for (int64_t j0 = 0; j0 < n; j0 += NR, dst += kc * NR) {
         int64_t w = n - j0 < NR ? n - j0 : NR;
         if (trans_b) {
-            /* B's row j holds column j of op(B): read it along k (contiguous), write down the
-               panel's column (stride NR, within the L1-sized panel). */
-            for (int64_t j = 0; j < w; j++) {
-                const float *src = b + (j0 + j) * ldb + k0;
-                for (int64_t kk = 0; kk < kc; kk++) dst[kk * NR + j] = src[kk];
-            }
+            pack_transposed_panel(b + j0 * ldb, ldb, w, k0, kc, dst);
             for (int64_t j = w; j < NR; j++)
                 for (int64_t kk = 0; kk < kc; kk++) dst[kk * NR + j] = 0.0f;
             continue;
@@ -179,6 +177,45 @@ static void block(bool trans_a, int64_t m, int64_t n, int64_t kc, const float *a
     }
 }
 
+/* dst[r · ldd + c] = src[c · ld + r] for a 16 × 16 block: the classic three rounds of shuffles
+   (pairs of rows, quads within 128-bit lanes, then the lanes). */
+static AVX512 void transpose16(const float *src, int64_t ld, float *dst, int64_t ldd) {
+    __m512 r[16], t[16], u[16], v[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * ld);
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0x88);
+        v[4 + i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0xDD);
+        v[8 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0x88);
+        v[12 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0xDD);
+    }
+    for (int i = 0; i < 8; i++) {
+        _mm512_storeu_ps(dst + i * ldd, _mm512_shuffle_f32x4(v[i], v[8 + i], 0x88));
+        _mm512_storeu_ps(dst + (8 + i) * ldd, _mm512_shuffle_f32x4(v[i], v[8 + i], 0xDD));
+    }
+}
+
+/* 16 × 16 blocks in registers (a scalar transpose writes one float per cache line), the edges
+   one element at a time. */
+static void pack_transposed_panel(const float *b, int64_t ldb, int64_t w, int64_t k0, int64_t kc, float *dst) {
+    int64_t wf = w / 16 * 16, kf = kc / 16 * 16;
+    for (int64_t j = 0; j < wf; j += 16)
+        for (int64_t kk = 0; kk < kf; kk += 16) transpose16(b + j * ldb + k0 + kk, ldb, dst + kk * NR + j, NR);
+    for (int64_t j = 0; j < w; j++) {
+        const float *src = b + j * ldb + k0;
+        for (int64_t kk = j < wf ? kf : 0; kk < kc; kk++) dst[kk * NR + j] = src[kk];
+    }
+}
+
 static bool detect_avx512(void) {
     unsigned eax, ebx, ecx, edx;
     if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & bit_OSXSAVE) || !(ecx & bit_FMA)) return false;
@@ -205,6 +242,11 @@ bool rt_sgemm_avx512_available(void) {
 #else
 
 bool rt_sgemm_avx512_available(void) { return false; }
+
+static void pack_transposed_panel(const float *b, int64_t ldb, int64_t w, int64_t k0, int64_t kc, float *dst) {
+    for (int64_t j = 0; j < w; j++)
+        for (int64_t kk = 0; kk < kc; kk++) dst[kk * NR + j] = b[j * ldb + k0 + kk];
+}
 
 static void block(bool trans_a, int64_t m, int64_t n, int64_t kc, const float *a, int64_t lda, const float *b,
                   int64_t ps, const int64_t *koff, float *c, int64_t ldc, bool add) {
@@ -290,13 +332,18 @@ bool rt_sgemm_avx512_suits(int64_t m, int64_t n, int64_t k) { return m > 0 && n 
 
 bool rt_sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                      const float *b, int64_t ldb, float *c, int64_t ldc) {
-    /* Below about half a million multiply-adds, or 16 rows, OpenBLAS's small-matrix kernels win. */
-    if (!rt_sgemm_avx512_available() || !rt_sgemm_avx512_suits(m, n, k) || m < 16 || (double)m * n * k < 524288.0)
-        return false;
-    if (!trans_b) { /* B's rows are contiguous: read in place (measured faster than packing it) */
+    if (!rt_sgemm_avx512_available() || !rt_sgemm_avx512_suits(m, n, k)) return false;
+    double macs = (double)m * (double)n * (double)k;
+    /* B's rows contiguous: read in place, no copy, as fast as a packed B at the workloads' shapes
+       (and 2-3 x OpenBLAS at 4-8 rows); below 2^17 multiply-adds OpenBLAS's small-matrix
+       kernels are as fast or faster. */
+    if (!trans_b) {
+        if (macs < 131072.0) return false;
         rt_sgemm_avx512_direct(trans_a, m, n, k, a, lda, b, ldb, c, ldc);
         return true;
     }
+    /* B transposed is packed per call: worth it from 16 rows and 2^19 multiply-adds. */
+    if (m < 16 || macs < 524288.0) return false;
     int64_t nb = n < NC ? n : NC, kb = k < KC ? k : KC;
     float *pack = thread_buffer(rt_sgemm_avx512_packed_floats(nb, kb));
     if (!pack) return false;

@@ -20,8 +20,9 @@ bool rt_sgemm_avx512_available(void);
 /* C[m×n] = op(A)[m×k] · op(B)[k×n] with leading dimensions lda, ldb, ldc (op = transpose when
    trans_*: A then holds k×m, B n×k). Reads B in place, or, transposed, packs it as it goes into
    a buffer per thread. False, with C untouched, when the kernel is not available, does not suit
-   the shape (as _suits, and at least 16 rows and 2^19 multiply-adds: OpenBLAS is faster on
-   tiny products), or the buffer cannot be allocated: the caller then uses BLAS. */
+   the shape (as _suits, and at least 2^17 multiply-adds; with B transposed at least 16 rows and
+   2^19 multiply-adds: OpenBLAS is as fast on tiny products), or the buffer cannot be allocated:
+   the caller then uses BLAS. */
 bool rt_sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                      const float *b, int64_t ldb, float *c, int64_t ldc);
 

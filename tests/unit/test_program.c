@@ -475,7 +475,7 @@ static void test_param_case(const param_case *pc) {
         for (int j = 0; j < 16; j++) bufs[i][j] = NAN; /* before the operand's offset */
     }
     bool own = tiles_use_own_kernel(&g, a, versions[0]),
-         kept = rt_sgemm_avx512_available() && rt_sgemm_avx512_suits(pc->m, pc->n, pc->k);
+         kept = pc->tb && rt_sgemm_avx512_available() && rt_sgemm_avx512_suits(pc->m, pc->n, pc->k);
     float *c = malloc((size_t)nc * sizeof(float)), *saved[2][5];
     for (int f = 0; f < 2; f++)
         for (int st = 0; st < 5; st++) saved[f][st] = malloc((size_t)nc * sizeof(float));
@@ -546,7 +546,7 @@ static void test_gemm_params(void) {
     const param_case cases[] = {
         {.m = 40, .n = 64, .k = 300},                        /* one tile, two k blocks */
         {.m = 8, .n = 100, .k = 70, .ta = true, .tb = true}, /* fewer rows than the unpacked call takes */
-        {.m = 64, .n = 400, .k = 300, .tb = true, .pad = 3}, /* two column tiles: the second at column 224 */
+        {.m = 64, .n = 400, .k = 300, .tb = true, .pad = 3}, /* two column tiles: the second at column 256 */
         {.m = 40, .n = 10, .k = 300, .ta = true},            /* narrower than a panel: never kept */
     };
     rt_tiles two = rt_choose_tiles(64, 400, 300, 1);

@@ -150,11 +150,13 @@ static void check_c(const float *c, int64_t rows, int64_t ldc, int64_t m, int64_
 
 /* ---- the three ways to one product ----------------------------------------------------------- */
 
-/* Whether rt_sgemm_avx512 takes an m × n × k product (runtime/sgemm_avx512.h): at least 16 rows,
-   48 columns (3/4 of a 64-column panel) and 2^19 multiply-adds. The one place this test states
-   the rule. */
-static bool taken(int64_t m, int64_t n, int64_t k) {
-    return m >= 16 && n >= 48 && k > 0 && (double)m * (double)n * (double)k >= 524288.0;
+/* Whether rt_sgemm_avx512 takes an m × n × k product (runtime/sgemm_avx512.h): 48 columns (3/4 of
+   a 64-column panel) and 2^17 multiply-adds; with B transposed (packed per call) 16 rows and
+   2^19 multiply-adds. The one place this test states the rule. */
+static bool taken(int64_t m, int64_t n, int64_t k, bool tb) {
+    double macs = (double)m * (double)n * (double)k;
+    if (n < 48 || k <= 0) return false;
+    return tb ? m >= 16 && macs >= 524288.0 : macs >= 131072.0;
 }
 
 /* Stored operands of a whole product (op(A) m × k, op(B) k × n) and B packed. */
@@ -222,7 +224,7 @@ static void check_block(const operands *op, int64_t r0, int64_t rows, int64_t c0
         snprintf(sub, sizeof sub, "%s, %s", blk, way_names[w]);
         float *c = sentinel_c(rows + 1, ldc);
         bool ok = product(op, (way)w, r0, rows, c0, cols, c, ldc);
-        if (w == WAY_UNPACKED) CHECK(ok == taken(rows, cols, op->k), "%s: returned %d", sub, ok);
+        if (w == WAY_UNPACKED) CHECK(ok == taken(rows, cols, op->k, op->tb), "%s: returned %d", sub, ok);
         check_c(c, rows + 1, ldc, ok ? rows : 0, cols, r0, c0, op->k, sub);
         results[w] = ok ? c : NULL;
         if (!ok) free(c);
@@ -265,7 +267,7 @@ static void test_shapes(void) {
                     check_block(&op, 0, m, 0, n, ldc, NULL, 0, what);
                     free(op.a);
                     cases++;
-                    unpacked += taken(m, n, k);
+                    unpacked += taken(m, n, k, tb);
                 }
                 free(op.b), free(op.packed);
             }
@@ -399,7 +401,7 @@ static void test_splits(void) {
                         float *cc = c + r0 * ldc + c0;
                         bool ok = product(&op, s->how, r0, rows, c0, cols, cc, ldc);
                         if (s->how == WAY_UNPACKED) {
-                            CHECK(ok == taken(rows, cols, k), "%s: %lld×%lld block", what, (long long)rows,
+                            CHECK(ok == taken(rows, cols, k, tb), "%s: %lld×%lld block", what, (long long)rows,
                                   (long long)cols);
                             if (!ok) product(&op, WAY_PACKED, r0, rows, c0, cols, cc, ldc);
                         }
