@@ -125,6 +125,8 @@ static const char *conv_problem(const rt_conv *cv) {
 
 static int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+static int64_t round_up64(int64_t a, int64_t b) { return ceil_div64(a, b) * b; }
+
 /* The columns the kernel computes for bands of `band` output rows: each band's wide result,
    (rows - 1)·wp + ow columns, rounded up to whole panels. */
 static int64_t computed_columns(int64_t oh, int64_t ow, int64_t wp, int64_t band) {
@@ -179,8 +181,10 @@ static bool plan_implicit(const rt_conv *cv, conv_dims d, rt_step_plan *plan, ch
     plan->tiles = (rt_tiles){.rb = rb, .cb = band, .row_tiles = row_tiles, .col_tiles = ceil_div64(cv->oh, band),
                              .grain = 1};
     plan->immediate = true;
-    plan->cols_offset = round_align(rb * band * wp * 4);
-    plan->thread_bytes = plan->cols_offset + round_align(d.cg * hp * wp * 4);
+    /* The wide result's rows are whole panels long (see implicit_tile), the padded image has one
+       panel of zeros after it for the reads of the last panel's extra columns. */
+    plan->cols_offset = round_align(rb * round_up64(band * wp, RT_SGEMM_AVX512_PANEL) * 4);
+    plan->thread_bytes = plan->cols_offset + round_align((d.cg * hp * wp + RT_SGEMM_AVX512_PANEL) * 4);
     return true;
 }
 
@@ -201,6 +205,7 @@ static void pad_image(const rt_conv *cv, const rt_step_plan *plan, int64_t cg, c
             memcpy(dst + lo, x + (c * cv->h + iy) * cv->w_in, (size_t)(hi - lo) * sizeof(float));
             memset(dst + hi, 0, (size_t)(wp - hi) * sizeof(float));
         }
+    memset(dst, 0, RT_SGEMM_AVX512_PANEL * sizeof(float)); /* the slack after the image */
 }
 
 bool rt_conv_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_size) {
@@ -289,8 +294,12 @@ static void implicit_tile(const conv_job *j, int64_t t, rt_thread_state *ts) {
         pad_image(cv, plan, d.cg, j->x + (image * cv->c + group * d.cg) * cv->h * cv->w_in, padded);
         ts->cols_key = key;
     }
-    /* Output pixel (oy, ox) is column (oy - oy0)·wp + ox of the wide result. */
-    int64_t n = (band - 1) * wp + cv->ow, ld = band * wp;
+    /* Output pixel (oy, ox) is column (oy - oy0)·wp + ox of the wide result, which has
+       (band - 1)·wp + ow columns that count. The kernel computes them rounded up to whole panels:
+       a partial panel's masked loads cost more than the few extra columns, which read at most a
+       panel past the image (into the zeroed slack) and land within the row's stride ld. */
+    int64_t n = round_up64((band - 1) * wp + cv->ow, RT_SGEMM_AVX512_PANEL);
+    int64_t ld = round_up64(band * wp, RT_SGEMM_AVX512_PANEL);
     rt_sgemm_avx512_offsets(rows, n, d.kg, j->w + (group * d.og + o0) * d.kg, d.kg, padded + oy0 * wp, plan->koff,
                             wide, ld);
     int64_t channel = image * cv->o + group * d.og + o0; /* of the whole output */
