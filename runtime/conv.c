@@ -178,8 +178,8 @@ static bool plan_implicit(const rt_conv *cv, conv_dims d, rt_step_plan *plan, ch
     plan->implicit = true;
     plan->padded_h = hp;
     plan->padded_w = wp;
-    plan->tiles = (rt_tiles){.rb = rb, .cb = band, .row_tiles = row_tiles, .col_tiles = ceil_div64(cv->oh, band),
-                             .grain = 1};
+    plan->tiles =
+        (rt_tiles){.rb = rb, .cb = band, .row_tiles = row_tiles, .col_tiles = ceil_div64(cv->oh, band), .grain = 1};
     plan->immediate = true;
     /* The wide result's rows are whole panels long (see implicit_tile), the padded image has one
        panel of zeros after it for the reads of the last panel's extra columns. */
@@ -300,8 +300,8 @@ static void implicit_tile(const conv_job *j, int64_t t, rt_thread_state *ts) {
        panel past the image (into the zeroed slack) and land within the row's stride ld. */
     int64_t n = round_up64((band - 1) * wp + cv->ow, RT_SGEMM_AVX512_PANEL);
     int64_t ld = round_up64(band * wp, RT_SGEMM_AVX512_PANEL);
-    rt_sgemm_avx512_offsets(rows, n, d.kg, j->w + (group * d.og + o0) * d.kg, d.kg, padded + oy0 * wp, plan->koff,
-                            wide, ld);
+    rt_sgemm_avx512_offsets(rows, n, d.kg, j->w + (group * d.og + o0) * d.kg, d.kg, padded + oy0 * wp, plan->koff, wide,
+                            ld);
     int64_t channel = image * cv->o + group * d.og + o0; /* of the whole output */
     if (!j->s->fn) {
         for (int64_t o = 0; o < rows; o++)

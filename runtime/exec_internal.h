@@ -30,15 +30,15 @@ typedef struct rt_tiles {
    every tile writes into one shared result buffer and a second parallel pass runs the epilogue. */
 typedef struct rt_step_plan {
     rt_tiles tiles;
-    bool immediate;      /* epilogue per tile from the thread's scratch */
-    bool im2col;         /* CONV: the columns must be gathered (not a plain 1×1) */
-    bool private_cols;   /* CONV: each thread gathers the columns of one (image, group) */
+    bool immediate;    /* epilogue per tile from the thread's scratch */
+    bool im2col;       /* CONV: the columns must be gathered (not a plain 1×1) */
+    bool private_cols; /* CONV: each thread gathers the columns of one (image, group) */
     /* CONV without im2col (conv.c, "implicit"): each thread copies the (image, group) it works on
        into a zero-padded image after its scratch tile (cols_offset), and the own sgemm reads the
        taps as shifted windows of it, koff[k] apart. Tiles are channel blocks (rb, row_tiles) ×
        bands of output rows (cb rows, col_tiles), each followed at once by its epilogue. */
     bool implicit;
-    int64_t *koff;             /* per patch index k = (channel, ki, kj): its offset in the padded image */
+    int64_t *koff; /* per patch index k = (channel, ki, kj): its offset in the padded image */
     int64_t padded_h, padded_w;
     size_t thread_bytes; /* scratch tile + private columns, per thread */
     size_t cols_offset;  /* where the private columns start in the thread's memory */

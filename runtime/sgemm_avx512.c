@@ -134,9 +134,9 @@ static inline __attribute__((always_inline)) AVX512 void tile(int mr, bool offse
 typedef void (*tile_fn)(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, int64_t ps,
                         const int64_t *koff, float *c, int64_t ldc, int w, bool add);
 
-#define TILE_VARIANT(NAME, R, OFFSETS, EDGE)                                                                   \
-    static AVX512 void NAME##_##R(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, int64_t ps,     \
-                                  const int64_t *koff, float *c, int64_t ldc, int w, bool add) {                      \
+#define TILE_VARIANT(NAME, R, OFFSETS, EDGE)                                                                           \
+    static AVX512 void NAME##_##R(int64_t kc, const float *a, int64_t rs, int64_t cs, const float *p, int64_t ps,      \
+                                  const int64_t *koff, float *c, int64_t ldc, int w, bool add) {                       \
         tile(R, OFFSETS, EDGE, kc, a, rs, cs, p, ps, koff, c, ldc, w, add);                                            \
     }
 #define TILE(R)                                                                                                        \
@@ -258,8 +258,8 @@ static void block(bool trans_a, int64_t m, int64_t n, int64_t kc, const float *a
 
 /* ---- the product ------------------------------------------------------------------------------- */
 
-void rt_sgemm_avx512_packed(bool trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *packed,
-                     int64_t n_total, int64_t col0, float *c, int64_t ldc) {
+void rt_sgemm_avx512_packed(bool trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                            const float *packed, int64_t n_total, int64_t col0, float *c, int64_t ldc) {
     int64_t np = ceil_div(n_total, NR) * NR;
     for (int64_t k0 = 0; k0 < k; k0 += KC) {
         int64_t kc = k - k0 < KC ? k - k0 : KC;
@@ -274,7 +274,8 @@ void rt_sgemm_avx512_direct(bool trans_a, int64_t m, int64_t n, int64_t k, const
         int64_t w = n - j0 < NC ? n - j0 : NC;
         for (int64_t k0 = 0; k0 < k; k0 += KC) {
             int64_t kc = k - k0 < KC ? k - k0 : KC;
-            block(trans_a, m, w, kc, a + (trans_a ? k0 * lda : k0), lda, b + k0 * ldb + j0, ldb, NULL, c + j0, ldc, k0 > 0);
+            block(trans_a, m, w, kc, a + (trans_a ? k0 * lda : k0), lda, b + k0 * ldb + j0, ldb, NULL, c + j0, ldc,
+                  k0 > 0);
         }
     }
 }
@@ -357,4 +358,3 @@ bool rt_sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k
     }
     return true;
 }
-
