@@ -25,8 +25,6 @@ static conv_dims dims_of(const rt_conv *cv) {
     return d;
 }
 
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
 static size_t round_align(int64_t bytes) { return (size_t)((bytes + RT_ALIGN - 1) / RT_ALIGN * RT_ALIGN); }
 
 /* The shared columns: one image's, all groups (the plan reserves them, a run finds them). */
@@ -56,8 +54,8 @@ static void im2col_row(const rt_conv *cv, const float *x, int64_t r, float *dst)
     /* The columns ox with 0 <= x0 + ox·sw < w_in: [lo, hi). */
     int64_t lo = x0 >= 0 ? 0 : (-x0 + sw - 1) / sw;
     int64_t hi = x0 >= cv->w_in ? 0 : (cv->w_in - 1 - x0) / sw + 1;
-    lo = min64(lo, cv->ow);
-    hi = hi < lo ? lo : min64(hi, cv->ow);
+    lo = rt_min64(lo, cv->ow);
+    hi = hi < lo ? lo : rt_min64(hi, cv->ow);
     for (int64_t oy = 0; oy < cv->oh; oy++, dst += cv->ow) {
         int64_t iy = oy * cv->stride_h - cv->pad_h + ki * cv->dilation_h;
         if (iy < 0 || iy >= cv->h) {
@@ -123,17 +121,13 @@ static const char *conv_problem(const rt_conv *cv) {
 /* Tiles per convolution to aim for, so that several threads have work even at batch 1. */
 #define RT_IMPLICIT_TILES 8
 
-static int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-static int64_t round_up64(int64_t a, int64_t b) { return ceil_div64(a, b) * b; }
-
 /* The columns the kernel computes for bands of `band` output rows: each band's wide result,
    (rows - 1)·wp + ow columns, rounded up to whole panels. */
 static int64_t computed_columns(int64_t oh, int64_t ow, int64_t wp, int64_t band) {
     int64_t total = 0;
     for (int64_t y = 0; y < oh; y += band) {
         int64_t rows = oh - y < band ? oh - y : band;
-        total += ceil_div64((rows - 1) * wp + ow, RT_SGEMM_AVX512_PANEL) * RT_SGEMM_AVX512_PANEL;
+        total += rt_round_up((rows - 1) * wp + ow, RT_SGEMM_AVX512_PANEL);
     }
     return total;
 }
@@ -144,7 +138,7 @@ static int64_t computed_columns(int64_t oh, int64_t ow, int64_t wp, int64_t band
 static int64_t choose_band(int64_t oh, int64_t ow, int64_t wp, int64_t band_max, int64_t want) {
     int64_t top = band_max < oh ? band_max : oh;
     if (want > 1) {
-        int64_t most = ceil_div64(oh, want < oh ? want : oh);
+        int64_t most = rt_ceil_div(oh, want < oh ? want : oh);
         top = most < top ? most : top;
     }
     int64_t best = top, best_cols = computed_columns(oh, ow, wp, top);
@@ -155,18 +149,25 @@ static int64_t choose_band(int64_t oh, int64_t ow, int64_t wp, int64_t band_max,
     return best;
 }
 
+/* The padded image of an implicit convolution: every row and column a tap of the output reads. */
+static void padded_dims(const rt_conv *cv, int64_t *hp, int64_t *wp) {
+    *hp = cv->oh + (cv->kh - 1) * cv->dilation_h;
+    *wp = cv->ow + (cv->kw - 1) * cv->dilation_w;
+}
+
 /* Stride 1 only: with it every tap (channel, ki, kj) reads the padded image shifted by one fixed
    offset, so B's rows are windows of it and no column matrix is needed. The output is computed
    at the padded width (Wp columns a row, the last Wp - ow of each row discarded). */
 static bool plan_implicit(const rt_conv *cv, conv_dims d, rt_step_plan *plan, char *err, size_t err_size) {
     if (!rt_sgemm_avx512_available() || cv->stride_h != 1 || cv->stride_w != 1 || d.og < 1 || d.p < 1 || d.kg < 1)
         return true;
-    int64_t hp = cv->oh + (cv->kh - 1) * cv->dilation_h, wp = cv->ow + (cv->kw - 1) * cv->dilation_w;
+    int64_t hp, wp;
+    padded_dims(cv, &hp, &wp);
     if ((double)d.cg * (double)hp * (double)wp * 4 > (double)RT_PADDED_MAX) return true;
-    int64_t rb = d.og < RT_IMPLICIT_CHANNELS ? d.og : RT_IMPLICIT_CHANNELS, row_tiles = ceil_div64(d.og, rb);
+    int64_t rb = d.og < RT_IMPLICIT_CHANNELS ? d.og : RT_IMPLICIT_CHANNELS, row_tiles = rt_ceil_div(d.og, rb);
     int64_t band_max = RT_WIDE_TILE_BYTES / 4 / (rb * wp), items = cv->n * cv->groups * row_tiles;
     if (band_max < 1) band_max = 1;
-    int64_t band = choose_band(cv->oh, cv->ow, wp, band_max, ceil_div64(RT_IMPLICIT_TILES, items));
+    int64_t band = choose_band(cv->oh, cv->ow, wp, band_max, rt_ceil_div(RT_IMPLICIT_TILES, items));
     if (!(plan->koff = malloc((size_t)d.kg * sizeof *plan->koff))) {
         snprintf(err, err_size, "out of memory");
         return false;
@@ -176,22 +177,21 @@ static bool plan_implicit(const rt_conv *cv, conv_dims d, rt_step_plan *plan, ch
         plan->koff[k] = (ch * hp + ki * cv->dilation_h) * wp + kj * cv->dilation_w;
     }
     plan->implicit = true;
-    plan->padded_h = hp;
-    plan->padded_w = wp;
     plan->tiles =
-        (rt_tiles){.rb = rb, .cb = band, .row_tiles = row_tiles, .col_tiles = ceil_div64(cv->oh, band), .grain = 1};
+        (rt_tiles){.rb = rb, .cb = band, .row_tiles = row_tiles, .col_tiles = rt_ceil_div(cv->oh, band), .grain = 1};
     plan->immediate = true;
     /* The wide result's rows are whole panels long (see implicit_tile), the padded image has one
        panel of zeros after it for the reads of the last panel's extra columns. */
-    plan->cols_offset = round_align(rb * round_up64(band * wp, RT_SGEMM_AVX512_PANEL) * 4);
+    plan->cols_offset = round_align(rb * rt_round_up(band * wp, RT_SGEMM_AVX512_PANEL) * 4);
     plan->thread_bytes = plan->cols_offset + round_align((d.cg * hp * wp + RT_SGEMM_AVX512_PANEL) * 4);
     return true;
 }
 
 /* The zero-padded copy of image x's channels [0, cg): row y, column xx of the copy is
    x[c][y - pad_h][xx - pad_w], zero outside. */
-static void pad_image(const rt_conv *cv, const rt_step_plan *plan, int64_t cg, const float *x, float *dst) {
-    int64_t hp = plan->padded_h, wp = plan->padded_w;
+static void pad_image(const rt_conv *cv, int64_t cg, const float *x, float *dst) {
+    int64_t hp, wp;
+    padded_dims(cv, &hp, &wp);
     int64_t lo = cv->pad_w < wp ? cv->pad_w : wp, hi = cv->pad_w + cv->w_in < wp ? cv->pad_w + cv->w_in : wp;
     for (int64_t c = 0; c < cg; c++)
         for (int64_t y = 0; y < hp; y++, dst += wp) {
@@ -219,6 +219,9 @@ bool rt_conv_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_si
     memset(plan, 0, sizeof *plan);
     plan->im2col = !(cv->kh == 1 && cv->kw == 1 && cv->stride_h == 1 && cv->stride_w == 1 && cv->pad_h == 0 &&
                      cv->pad_w == 0 && cv->oh == cv->h && cv->ow == cv->w_in);
+    /* plan_implicit fills the plan only when it takes the convolution. */
+    if (plan->im2col && !plan_implicit(cv, d, plan, err, err_size)) return false;
+    if (plan->implicit) return true;
     plan->private_cols = plan->im2col && d.kg * d.p * 4 <= RT_PRIVATE_COLS_MAX;
     plan->tiles = rt_choose_tiles(d.og, d.p, d.kg, cv->n * cv->groups);
     /* Per thread: the epilogue's tile, then the private columns. Shared: the columns of one
@@ -233,13 +236,6 @@ bool rt_conv_plan(const rt_step *s, rt_step_plan *plan, char *err, size_t err_si
             plan->shared_bytes += round_align(images * cv->o * d.p * 4);
     }
     plan->thread_bytes = plan->cols_offset + (plan->private_cols ? round_align(d.kg * d.p * 4) : 0);
-    if (plan->im2col) {
-        rt_step_plan implicit = *plan;
-        implicit.immediate = implicit.private_cols = false;
-        implicit.cols_offset = implicit.thread_bytes = implicit.shared_bytes = 0;
-        if (!plan_implicit(cv, d, &implicit, err, err_size)) return false;
-        if (implicit.implicit) *plan = implicit;
-    }
     return true;
 }
 
@@ -287,19 +283,20 @@ static void implicit_tile(const conv_job *j, int64_t t, rt_thread_state *ts) {
     int64_t per_group = tl->row_tiles * tl->col_tiles, ig = t / per_group;
     int64_t image = j->n0 + ig / cv->groups, group = ig % cv->groups;
     int64_t o0 = (t % per_group) / tl->col_tiles * tl->rb, oy0 = t % tl->col_tiles * tl->cb;
-    int64_t rows = min64(tl->rb, d.og - o0), band = min64(tl->cb, cv->oh - oy0), wp = plan->padded_w;
+    int64_t rows = rt_min64(tl->rb, d.og - o0), band = rt_min64(tl->cb, cv->oh - oy0), hp, wp;
+    padded_dims(cv, &hp, &wp);
     float *padded = (float *)(ts->scratch + plan->cols_offset), *wide = (float *)ts->scratch;
     int64_t key = image * cv->groups + group;
     if (ts->cols_key != key) {
-        pad_image(cv, plan, d.cg, j->x + (image * cv->c + group * d.cg) * cv->h * cv->w_in, padded);
+        pad_image(cv, d.cg, j->x + (image * cv->c + group * d.cg) * cv->h * cv->w_in, padded);
         ts->cols_key = key;
     }
     /* Output pixel (oy, ox) is column (oy - oy0)·wp + ox of the wide result, which has
        (band - 1)·wp + ow columns that count. The kernel computes them rounded up to whole panels:
        a partial panel's masked loads cost more than the few extra columns, which read at most a
        panel past the image (into the zeroed slack) and land within the row's stride ld. */
-    int64_t n = round_up64((band - 1) * wp + cv->ow, RT_SGEMM_AVX512_PANEL);
-    int64_t ld = round_up64(band * wp, RT_SGEMM_AVX512_PANEL);
+    int64_t n = rt_round_up((band - 1) * wp + cv->ow, RT_SGEMM_AVX512_PANEL);
+    int64_t ld = rt_round_up(band * wp, RT_SGEMM_AVX512_PANEL);
     rt_sgemm_avx512_offsets(rows, n, d.kg, j->w + (group * d.og + o0) * d.kg, d.kg, padded + oy0 * wp, plan->koff, wide,
                             ld);
     int64_t channel = image * cv->o + group * d.og + o0; /* of the whole output */
@@ -329,7 +326,7 @@ static int conv_tile(const conv_job *j, int64_t t, rt_thread_state *ts) {
     int64_t per_group = tl->row_tiles * tl->col_tiles, ig = t / per_group;
     int64_t image = j->n0 + ig / cv->groups, group = ig % cv->groups;
     int64_t o0 = (t % per_group) / tl->col_tiles * tl->rb, p0 = t % tl->col_tiles * tl->cb;
-    int64_t rows = min64(tl->rb, d.og - o0), cols = min64(tl->cb, d.p - p0);
+    int64_t rows = rt_min64(tl->rb, d.og - o0), cols = rt_min64(tl->cb, d.p - p0);
     const float *b = columns(j, image, group, ts) + p0;
     const float *a = j->w + (group * d.og + o0) * d.kg;
     int64_t channel = image * cv->o + group * d.og + o0; /* of the whole output */

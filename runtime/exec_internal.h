@@ -38,14 +38,13 @@ typedef struct rt_step_plan {
        taps as shifted windows of it, koff[k] apart. Tiles are channel blocks (rb, row_tiles) ×
        bands of output rows (cb rows, col_tiles), each followed at once by its epilogue. */
     bool implicit;
-    int64_t *koff; /* per patch index k = (channel, ki, kj): its offset in the padded image */
-    int64_t padded_h, padded_w;
+    int64_t *koff;       /* per patch index k = (channel, ki, kj): its offset in the padded image */
     size_t thread_bytes; /* scratch tile + private columns, per thread */
     size_t cols_offset;  /* where the private columns start in the thread's memory */
     size_t shared_bytes; /* shared columns + shared result */
-    /* GEMM whose B is a parameter, on CPUs with the runtime's own kernel: B kept packed across
-       runs (runtime/sgemm_avx512.h), packed again when its pointer or the executor's
-       params_version changed. */
+    /* GEMM whose transposed B is a parameter, on CPUs with the runtime's own kernel: B kept
+       packed across runs (runtime/sgemm_avx512.h), packed again when its pointer or the
+       executor's params_version changed. */
     bool keep_packed_b;
     float *packed_b;
     const float *packed_from; /* the B it was packed from */
@@ -81,6 +80,11 @@ struct rt_exec {
     char error[512];
 };
 
+/* Integer helpers of the tile plans (gemm.c, conv.c); b > 0, a >= 0. */
+static inline int64_t rt_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static inline int64_t rt_round_up(int64_t a, int64_t b) { return rt_ceil_div(a, b) * b; }
+static inline int64_t rt_min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
 /* Where operand r lies among the run's slots. */
 static inline char *rt_ref_ptr(char *const *slots, rt_ref r) { return slots[r.slot] + r.offset; }
 
@@ -92,7 +96,8 @@ rt_tiles rt_choose_tiles(int64_t m, int64_t n, int64_t k, int64_t items);
    unknown); false with a message when the step cannot be run or memory runs out. */
 bool rt_gemm_plan(const rt_step *s, int first_param_slot, rt_step_plan *plan, char *err, size_t err_size);
 void rt_gemm_run(rt_exec *e, const rt_step *s, rt_step_plan *plan, char *const *slots);
-/* C = A · B (row-major, f32) over an m × n block: sgemm, or zeros when k is 0. */
+/* C = A · B (row-major, f32) over an m × n block: the runtime's own kernel where it takes the shape
+   (runtime/sgemm_avx512.h), else OpenBLAS's sgemm; zeros when k is 0. */
 void rt_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
               int64_t ldb, float *c, int64_t ldc);
 /* Runs the epilogue, in parallel, over the result rows [row0, row0 + rows), which lie in

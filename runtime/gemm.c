@@ -21,12 +21,6 @@
 #define RT_MIN_TILE_ROWS 128
 #define RT_MIN_TILE_COLS 192
 
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-static int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
-
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
 /* The number of tiles a product is worth: its estimated single-core time over RT_TILE_SECONDS,
    rounded down to a power of two so that 2, 4, 8 or 16 threads share the tiles evenly. */
 static int64_t tile_target(int64_t m, int64_t n, int64_t k, int64_t items) {
@@ -41,7 +35,7 @@ static int64_t tile_target(int64_t m, int64_t n, int64_t k, int64_t items) {
 rt_tiles rt_choose_tiles(int64_t m, int64_t n, int64_t k, int64_t items) {
     rt_tiles t = {.rb = m, .cb = n, .row_tiles = 1, .col_tiles = 1, .grain = 1};
     if (m <= 0 || n <= 0 || items <= 0) return t;
-    int64_t target = tile_target(m, n, k, items), want = ceil_div(target, items);
+    int64_t target = tile_target(m, n, k, items), want = rt_ceil_div(target, items);
     int64_t rows = 1, cols = 1;
     /* Double the grid where the new tiles cost the least repacking: doubling the column blocks
        repacks A (m·k) once more per existing column block, i.e. m / rows per new tile; doubling
@@ -57,10 +51,10 @@ rt_tiles rt_choose_tiles(int64_t m, int64_t n, int64_t k, int64_t items) {
     }
     /* Blocks of 8 rows and of whole panels of the runtime's own kernel (64 columns, four cache
        lines of floats) suit the sgemm kernels; a packed B splits only at panels. */
-    t.rb = min64(round_up(ceil_div(m, rows), 8), m);
-    t.cb = min64(round_up(ceil_div(n, cols), RT_SGEMM_AVX512_PANEL), n);
-    t.row_tiles = ceil_div(m, t.rb);
-    t.col_tiles = ceil_div(n, t.cb);
+    t.rb = rt_min64(rt_round_up(rt_ceil_div(m, rows), 8), m);
+    t.cb = rt_min64(rt_round_up(rt_ceil_div(n, cols), RT_SGEMM_AVX512_PANEL), n);
+    t.row_tiles = rt_ceil_div(m, t.rb);
+    t.col_tiles = rt_ceil_div(n, t.cb);
     t.grain = items * t.row_tiles * t.col_tiles / target;
     t.grain = t.grain < 1 ? 1 : t.grain;
     return t;
@@ -192,7 +186,7 @@ static int gemm_tile(const gemm_job *j, int64_t t, rt_thread_state *ts) {
     int64_t per_item = tl->row_tiles * tl->col_tiles;
     int64_t item = t / per_item, r0 = (t % per_item) / tl->col_tiles * tl->rb;
     int64_t c0 = t % tl->col_tiles * tl->cb;
-    int64_t rows = min64(tl->rb, g->m - r0), cols = min64(tl->cb, g->n - c0);
+    int64_t rows = rt_min64(tl->rb, g->m - r0), cols = rt_min64(tl->cb, g->n - c0);
     int64_t off_a, off_b;
     batch_offsets(g, item, &off_a, &off_b);
     const float *a = j->a + off_a + (g->trans_a ? r0 : r0 * g->lda);

@@ -3,7 +3,7 @@
  * one 512-bit FMA per cycle on Zen 4 and Intel cores alike). It reads A in place, broadcasting
  * one element per row and k (no packing of A, whose rows stream from L1/L2). B is read in place
  * too when its rows are contiguous (not transposed): the tile's four vector loads per k are then
- * one row's 64 columns, and measured at the workloads' shapes that beats packing it first.
+ * one row's 64 columns, as fast as from a packed panel at the workloads' shapes, with no copy.
  * A transposed B is packed into panels of 64 columns × KC rows as it goes, and a caller that
  * multiplies by the same B again (weights) keeps a packed copy (rt_sgemm_avx512_pack_b /
  * rt_sgemm_avx512_packed), the fastest form: contiguous, aligned, and packed once.
@@ -165,14 +165,14 @@ static const tile_fn tiles[2][2][MR + 1] = {
 static void block(bool trans_a, int64_t m, int64_t n, int64_t kc, const float *a, int64_t lda, const float *b,
                   int64_t ps, const int64_t *koff, float *c, int64_t ldc, bool add) {
     int64_t rs = trans_a ? 1 : lda, cs = trans_a ? lda : 1;
-    if (koff) ps = 1; /* panel j0 starts at b + j0, as in place */
+    bool packed = !ps && !koff; /* else panel j0 starts at b + j0 */
     for (int64_t i0 = 0; i0 < m; i0 += MR) {
         int mr = (int)(m - i0 < MR ? m - i0 : MR);
         for (int64_t j0 = 0; j0 < n; j0 += NR) {
             int w = (int)(n - j0 < NR ? n - j0 : NR);
             tile_fn f = tiles[koff != NULL][w < NR][mr];
-            const float *p = ps ? b + j0 : b + j0 * kc;
-            f(kc, a + i0 * rs, rs, cs, p, ps ? ps : NR, koff, c + i0 * ldc + j0, ldc, w, add);
+            const float *p = packed ? b + j0 * kc : b + j0;
+            f(kc, a + i0 * rs, rs, cs, p, packed ? NR : ps, koff, c + i0 * ldc + j0, ldc, w, add);
         }
     }
 }

@@ -80,13 +80,17 @@ static bool array_to_tensor(const char *path, const char *what, const rt_array *
     return copy_array(path, a, want, out, d);
 }
 
+/* Reads an .npy file; false after reporting why. */
+static bool read_npy(const char *path, rt_array *a, ir_diag *d) {
+    char err[512];
+    if (rt_npy_read(path, a, err, sizeof err) == 0) return true;
+    ir_error(d, IR_NO_LOC, "%s", err);
+    return false;
+}
+
 bool cli_load_input(const char *path, const char *what, const ir_type *want, ir_tensor *out, ir_diag *d) {
     rt_array a;
-    char err[512];
-    if (rt_npy_read(path, &a, err, sizeof err) != 0) {
-        ir_error(d, IR_NO_LOC, "%s", err);
-        return false;
-    }
+    if (!read_npy(path, &a, d)) return false;
     bool ok = array_to_tensor(path, what, &a, want, out, d);
     /* An input file of the right type but more rows than the graph's batch is a data set. */
     if (!ok && array_rows_of(&a, want) && a.dims[0] > want->dims[0])
@@ -107,11 +111,7 @@ static const char *rows_type_str(const ir_type *want, char *buf, size_t size) {
 
 bool cli_load_rows(const char *path, const char *what, const ir_type *want, ir_tensor *out, ir_diag *d) {
     rt_array a;
-    char err[512];
-    if (rt_npy_read(path, &a, err, sizeof err) != 0) {
-        ir_error(d, IR_NO_LOC, "%s", err);
-        return false;
-    }
+    if (!read_npy(path, &a, d)) return false;
     bool ok = array_rows_of(&a, want);
     ir_type rows = *want;
     if (ok) rows.dims[0] = a.dims[0];
